@@ -1,0 +1,222 @@
+"""Every error simple-worker raises. Pure: no I/O.
+
+All of them derive from `SimpleWorkerError`, so one ``except`` catches the library's
+errors and nothing else::
+
+    SimpleWorkerError
+    ├── InvalidTaskName            a task name breaks the naming rules
+    ├── InvalidQueueName           a queue name breaks SQS's naming rules
+    ├── RegistrationError          a handler cannot be registered
+    │   ├── DuplicateTaskName
+    │   └── UnsupportedHandler
+    ├── TaskRefused                a task cannot run, so it is not sent (or not run)
+    │   ├── UnknownTask
+    │   ├── PayloadMismatch
+    │   ├── InvalidPayload
+    │   └── MessageTooLarge
+    ├── MessageDecodeError         a received message body is not a task envelope
+    ├── QueueNotFound              SQS queues that do not exist
+    ├── QueueServiceError          the queue service failed a call
+    │   └── SendFailed             some tasks of a send were not accepted
+    └── TooManyTasks               the testing worker hit its task limit
+
+Messages state the facts and the next step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class SimpleWorkerError(Exception):
+    """Raised for every failure the library itself detects; the root of the tree."""
+
+
+class InvalidTaskName(SimpleWorkerError):
+    """Raised when a task name is empty, too long or uses characters outside the allowed set."""
+
+    def __init__(self, name: object, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"Invalid task name {name!r}: {reason}.")
+
+
+class InvalidQueueName(SimpleWorkerError):
+    """Raised when a full queue name (prefix + queue) is not a valid SQS queue name."""
+
+    def __init__(self, queue_name: str, reason: str) -> None:
+        self.queue_name = queue_name
+        self.reason = reason
+        super().__init__(f"Invalid queue name {queue_name!r}: {reason}.")
+
+
+class RegistrationError(SimpleWorkerError):
+    """Raised when a task handler cannot be registered."""
+
+
+class DuplicateTaskName(RegistrationError):
+    """Raised when a second handler is registered under a task name already taken."""
+
+    def __init__(self, task_name: str) -> None:
+        self.task_name = task_name
+        super().__init__(
+            f"A handler for task {task_name!r} is already registered. "
+            "Each task name has exactly one handler: pick another name, or remove "
+            "the other registration."
+        )
+
+
+class UnsupportedHandler(RegistrationError):
+    """Raised when a handler's signature cannot take a keyword-only JSON payload."""
+
+    def __init__(self, task_name: str, parameters: Sequence[str], reason: str) -> None:
+        self.task_name = task_name
+        self.parameters = tuple(parameters)
+        self.reason = reason
+        super().__init__(
+            f"The handler for task {task_name!r} cannot be registered: {reason} "
+            f"({', '.join(parameters)}). Payloads are passed by keyword only: "
+            "give every parameter a name that callers can use."
+        )
+
+
+class TaskRefused(SimpleWorkerError):
+    """Raised when a task would not run, so it is not sent (or, at the worker, not run)."""
+
+    task_name: str
+
+
+class UnknownTask(TaskRefused):
+    """Raised when no handler is registered under a task name."""
+
+    def __init__(self, task_name: str, known: Sequence[str] = ()) -> None:
+        self.task_name = task_name
+        self.known = tuple(sorted(known))
+        hint = f" Registered tasks: {', '.join(self.known)}." if self.known else ""
+        super().__init__(
+            f"No handler is registered for task {task_name!r}.{hint} Register one with "
+            f"@app.register_task_handler({task_name!r}) in code that both the producer "
+            "and the worker import."
+        )
+
+
+class PayloadMismatch(TaskRefused):
+    """Raised when a payload does not bind to the handler's parameters."""
+
+    def __init__(self, task_name: str, missing: Sequence[str], unexpected: Sequence[str]) -> None:
+        self.task_name = task_name
+        self.missing = tuple(sorted(missing))
+        self.unexpected = tuple(sorted(unexpected))
+        problems = []
+        if self.missing:
+            problems.append(f"missing {', '.join(self.missing)}")
+        if self.unexpected:
+            problems.append(f"unexpected {', '.join(self.unexpected)}")
+        super().__init__(
+            f"The payload for task {task_name!r} does not fit its handler: "
+            f"{'; '.join(problems)}. Pass exactly the handler's parameters by name; "
+            "when a handler's signature changes, keep accepting the old one until "
+            "old messages are drained (parallel change)."
+        )
+
+
+class InvalidPayload(TaskRefused):
+    """Raised when a payload is not plain JSON that round-trips exactly."""
+
+    def __init__(self, task_name: str, path: str, reason: str) -> None:
+        self.task_name = task_name
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"The payload for task {task_name!r} is not plain JSON at {path}: {reason}. "
+            "Payloads hold only dict (with str keys), list, str, int, finite float, "
+            "bool and None; convert other values (dates, decimals, ids) yourself."
+        )
+
+
+class MessageTooLarge(TaskRefused):
+    """Raised when an encoded task is larger than the queue accepts."""
+
+    def __init__(self, task_name: str, size: int, limit: int) -> None:
+        self.task_name = task_name
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"Task {task_name!r} encodes to {size} bytes, over the limit of {limit} bytes. "
+            "Send a reference (an S3 key, a database id) instead of the data itself."
+        )
+
+
+class MessageDecodeError(SimpleWorkerError):
+    """Raised when a received message body is not a task envelope this library can run."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"Message is not a task envelope: {reason}.")
+
+
+class QueueNotFound(SimpleWorkerError):
+    """Raised when one or more queues do not exist; names every one of them."""
+
+    def __init__(self, queue_names: Sequence[str]) -> None:
+        self.queue_names = tuple(queue_names)
+        count = len(self.queue_names)
+        noun = "queue does not exist" if count == 1 else "queues do not exist"
+        super().__init__(
+            f"{count} {noun}: {', '.join(self.queue_names)}. Create "
+            f"{'it' if count == 1 else 'them'} (aws sqs create-queue --queue-name "
+            f"{self.queue_names[0]}) or fix queue_prefix."
+        )
+
+
+class QueueServiceError(SimpleWorkerError):
+    """Raised when the queue service fails a call after the client's own retries."""
+
+    def __init__(self, message: str, *, operation: str = "", queue: str = "") -> None:
+        self.operation = operation
+        self.queue = queue
+        super().__init__(message)
+
+
+class SendFailed(QueueServiceError):
+    """Raised when some tasks of a send were refused; lists which were sent and which not."""
+
+    def __init__(
+        self,
+        queue: str,
+        sent_ids: Sequence[str],
+        failed: dict[str, str],
+        unknown_ids: Sequence[str] = (),
+    ) -> None:
+        self.sent_ids = tuple(sent_ids)
+        self.failed = dict(failed)
+        self.unknown_ids = tuple(unknown_ids)
+        reasons = "; ".join(f"{task_id}: {why}" for task_id, why in self.failed.items())
+        parts = [f"{len(self.sent_ids)} of {self._total()} tasks were sent to {queue}"]
+        if self.failed:
+            parts.append(f"{len(self.failed)} were not sent ({reasons})")
+        if self.unknown_ids:
+            parts.append(
+                f"{len(self.unknown_ids)} may or may not have been sent "
+                f"({', '.join(self.unknown_ids)}): the call failed before SQS answered"
+            )
+        super().__init__(
+            "; ".join(parts) + ". Send the tasks that were not sent again.",
+            operation="SendMessageBatch",
+            queue=queue,
+        )
+
+    def _total(self) -> int:
+        return len(self.sent_ids) + len(self.failed) + len(self.unknown_ids)
+
+
+class TooManyTasks(SimpleWorkerError):
+    """Raised when the testing worker runs more tasks than its limit (an endless chain)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"The testing worker ran {limit} tasks and the queues are still not empty: "
+            "a task probably enqueues itself in a loop. Raise max_tasks if the chain "
+            "is meant to be this long."
+        )

@@ -1,0 +1,59 @@
+"""Plain-JSON payloads. Pure: no I/O.
+
+A payload is a mapping of keyword names to values that survive a JSON round trip
+exactly: what the handler receives equals what the producer passed. So only
+``dict`` (str keys), ``list``, ``str``, ``int``, finite ``float``, ``bool`` and
+``None`` are accepted, by exact type: a tuple would come back as a list, an
+``IntEnum`` as a bare int, NaN is not JSON at all. Anything else is refused, never
+converted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, TypeAlias
+
+from simple_worker.domain.errors import InvalidPayload
+
+JSONValue: TypeAlias = "dict[str, JSONValue] | list[JSONValue] | str | int | float | bool | None"
+Payload: TypeAlias = Mapping[str, Any]
+"""The keyword arguments of a task, checked by `check_payload`."""
+
+MAX_DEPTH = 64
+"""Nesting deeper than this is refused: no handler needs it, and decoders recurse."""
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def check_payload(task_name: str, payload: object) -> dict[str, Any]:
+    """Return a plain ``dict`` copy of ``payload`` if it is plain JSON.
+
+    Raises:
+        InvalidPayload: names the first offending value by its path, e.g. ``payload['a'][2]``.
+    """
+    if not isinstance(payload, Mapping):
+        raise InvalidPayload(task_name, "payload", f"{type(payload).__name__} is not a mapping")
+    copy = dict(payload)
+    stack: list[tuple[object, str, int]] = [(copy, "payload", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if type(value) in _SCALARS:
+            continue
+        if type(value) is float:
+            if not math.isfinite(value):
+                raise InvalidPayload(task_name, path, f"{value!r} is not a JSON number")
+        elif depth >= MAX_DEPTH:
+            raise InvalidPayload(task_name, path, f"nested deeper than {MAX_DEPTH} levels")
+        elif type(value) is list:
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif type(value) is dict:
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise InvalidPayload(
+                        task_name, path, f"key {key!r} is a {type(key).__name__}, not a str"
+                    )
+                stack.append((item, f"{path}[{key!r}]", depth + 1))
+        else:
+            raise InvalidPayload(task_name, path, f"{type(value).__name__} is not a JSON type")
+    return copy

@@ -1,0 +1,37 @@
+"""The executor port: how one task's handler is run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import attrs
+
+from simple_worker.domain.task import Task
+
+
+@attrs.frozen
+class TaskOutcome:
+    """How running a task ended: ``error`` is what the handler raised, or None."""
+
+    error: Exception | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the handler returned."""
+        return self.error is None
+
+
+class ExecutorPort(Protocol):
+    """Runs one task's handler inside whatever context the application needs."""
+
+    def run(self, task: Task) -> TaskOutcome:
+        """Call the handler with the task's payload as keyword arguments.
+
+        An ``Exception`` from the handler is caught and returned in the outcome;
+        anything else (``KeyboardInterrupt``, ``SystemExit``) propagates.
+        """
+
+
+ExecutorFactory = Callable[[Callable[..., Any]], ExecutorPort]
+"""Builds the executor for one handler, e.g. a `TaskExecutor` subclass."""

@@ -1,0 +1,1 @@
+"""Application services: producing and consuming tasks through the ports only."""

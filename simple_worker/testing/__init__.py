@@ -1,0 +1,1 @@
+"""Support for testing code that uses simple-worker, and adapters of its ports."""
