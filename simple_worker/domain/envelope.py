@@ -19,7 +19,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
-from simple_worker.domain.errors import InvalidTaskName, MessageDecodeError
+from simple_worker.domain.errors import InvalidPayload, InvalidTaskName, MessageDecodeError
+from simple_worker.domain.payload import check_payload
 from simple_worker.domain.task import Task, check_task_name
 
 WIRE_VERSION = 1
@@ -73,6 +74,13 @@ def decode_envelope(body: str) -> Task:
     payload = envelope["task_payload"]
     if type(payload) is not dict:
         raise MessageDecodeError(f"task_payload is a JSON {_json_type(payload)}, not an object")
+    try:
+        # What no producer could have sent (too deep, an overflowing number) does not run.
+        check_payload(name, payload)
+    except InvalidPayload as exc:
+        raise MessageDecodeError(
+            f"task_payload is not plain JSON at {exc.path}: {exc.reason}"
+        ) from None
     return Task(
         name=name,
         payload=payload,
@@ -84,7 +92,7 @@ def decode_envelope(body: str) -> Task:
 def format_timestamp(moment: datetime) -> str:
     """Return ``moment`` as UTC ISO 8601 with milliseconds and a ``Z``."""
     utc = moment.astimezone(timezone.utc) if moment.tzinfo else moment
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def _check_version(version: object) -> None:
@@ -121,7 +129,9 @@ def _timestamp(value: object) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise MessageDecodeError("enqueued_at is not an ISO 8601 timestamp") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 def _json_type(value: object) -> str:

@@ -4,6 +4,7 @@ All of them derive from `SimpleWorkerError`, so one ``except`` catches the libra
 errors and nothing else::
 
     SimpleWorkerError
+    ├── ConfigurationError         an option is out of range (also a ValueError)
     ├── InvalidTaskName            a task name breaks the naming rules
     ├── InvalidQueueName           a queue name breaks SQS's naming rules
     ├── RegistrationError          a handler cannot be registered
@@ -27,9 +28,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+_LISTED_NAMES = 10
+_NAME_CHARS = 64
+
+
+def _listing(names: Sequence[str]) -> str:
+    """Join names for a message, bounded: a hostile payload must not make a huge log line."""
+    shown = [n if len(n) <= _NAME_CHARS else n[:_NAME_CHARS] + "..." for n in names[:_LISTED_NAMES]]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" (and {more} more)" if more > 0 else "")
+
 
 class SimpleWorkerError(Exception):
     """Raised for every failure the library itself detects; the root of the tree."""
+
+
+class ConfigurationError(SimpleWorkerError, ValueError):
+    """Raised when an option given to simple-worker is out of range or inconsistent."""
 
 
 class InvalidTaskName(SimpleWorkerError):
@@ -74,8 +89,9 @@ class UnsupportedHandler(RegistrationError):
         self.parameters = tuple(parameters)
         self.reason = reason
         super().__init__(
-            f"The handler for task {task_name!r} cannot be registered: {reason} "
-            f"({', '.join(parameters)}). Payloads are passed by keyword only: "
+            f"The handler for task {task_name!r} cannot be registered: {reason}"
+            f"{' (' + ', '.join(parameters) + ')' if parameters else ''}. "
+            "Payloads are passed by keyword only: "
             "give every parameter a name that callers can use."
         )
 
@@ -92,7 +108,7 @@ class UnknownTask(TaskRefused):
     def __init__(self, task_name: str, known: Sequence[str] = ()) -> None:
         self.task_name = task_name
         self.known = tuple(sorted(known))
-        hint = f" Registered tasks: {', '.join(self.known)}." if self.known else ""
+        hint = f" Registered tasks: {_listing(self.known)}." if self.known else ""
         super().__init__(
             f"No handler is registered for task {task_name!r}.{hint} Register one with "
             f"@app.register_task_handler({task_name!r}) in code that both the producer "
@@ -109,9 +125,9 @@ class PayloadMismatch(TaskRefused):
         self.unexpected = tuple(sorted(unexpected))
         problems = []
         if self.missing:
-            problems.append(f"missing {', '.join(self.missing)}")
+            problems.append(f"missing {_listing(self.missing)}")
         if self.unexpected:
-            problems.append(f"unexpected {', '.join(self.unexpected)}")
+            problems.append(f"unexpected {_listing(self.unexpected)}")
         super().__init__(
             f"The payload for task {task_name!r} does not fit its handler: "
             f"{'; '.join(problems)}. Pass exactly the handler's parameters by name; "
@@ -159,6 +175,8 @@ class QueueNotFound(SimpleWorkerError):
     """Raised when one or more queues do not exist; names every one of them."""
 
     def __init__(self, queue_names: Sequence[str]) -> None:
+        if not queue_names:
+            raise ValueError("QueueNotFound names at least one queue")
         self.queue_names = tuple(queue_names)
         count = len(self.queue_names)
         noun = "queue does not exist" if count == 1 else "queues do not exist"
@@ -194,7 +212,8 @@ class SendFailed(QueueServiceError):
         reasons = "; ".join(f"{task_id}: {why}" for task_id, why in self.failed.items())
         parts = [f"{len(self.sent_ids)} of {self._total()} tasks were sent to {queue}"]
         if self.failed:
-            parts.append(f"{len(self.failed)} were not sent ({reasons})")
+            verb = "was" if len(self.failed) == 1 else "were"
+            parts.append(f"{len(self.failed)} {verb} not sent ({reasons})")
         if self.unknown_ids:
             parts.append(
                 f"{len(self.unknown_ids)} may or may not have been sent "

@@ -20,10 +20,12 @@ JSONValue: TypeAlias = "dict[str, JSONValue] | list[JSONValue] | str | int | flo
 Payload: TypeAlias = Mapping[str, Any]
 """The keyword arguments of a task, checked by `check_payload`."""
 
+MAX_INT_BITS = 14_000
+"""Larger ints (about 4,200 digits) are refused: Python will not print them as JSON."""
 MAX_DEPTH = 64
 """Nesting deeper than this is refused: no handler needs it, and decoders recurse."""
 
-_SCALARS = (str, int, bool, type(None))
+_SCALARS = (str, bool, type(None))
 
 
 def check_payload(task_name: str, payload: object) -> dict[str, Any]:
@@ -38,22 +40,36 @@ def check_payload(task_name: str, payload: object) -> dict[str, Any]:
     stack: list[tuple[object, str, int]] = [(copy, "payload", 0)]
     while stack:
         value, path, depth = stack.pop()
-        if type(value) in _SCALARS:
-            continue
-        if type(value) is float:
-            if not math.isfinite(value):
-                raise InvalidPayload(task_name, path, f"{value!r} is not a JSON number")
-        elif depth >= MAX_DEPTH:
-            raise InvalidPayload(task_name, path, f"nested deeper than {MAX_DEPTH} levels")
-        elif type(value) is list:
-            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
-        elif type(value) is dict:
-            for key, item in value.items():
-                if type(key) is not str:
-                    raise InvalidPayload(
-                        task_name, path, f"key {key!r} is a {type(key).__name__}, not a str"
-                    )
-                stack.append((item, f"{path}[{key!r}]", depth + 1))
+        if type(value) is dict or type(value) is list:
+            if depth >= MAX_DEPTH:
+                raise InvalidPayload(task_name, path, f"nested deeper than {MAX_DEPTH} levels")
+            stack.extend(_children(task_name, value, path, depth + 1))
         else:
-            raise InvalidPayload(task_name, path, f"{type(value).__name__} is not a JSON type")
+            _check_scalar(task_name, value, path)
     return copy
+
+
+def _children(
+    task_name: str, container: dict[Any, Any] | list[Any], path: str, depth: int
+) -> list[tuple[object, str, int]]:
+    if isinstance(container, list):
+        return [(item, f"{path}[{index}]", depth) for index, item in enumerate(container)]
+    for key in container:
+        if type(key) is not str:
+            raise InvalidPayload(
+                task_name, path, f"key {key!r} is a {type(key).__name__}, not a str"
+            )
+    return [(item, f"{path}[{key!r}]", depth) for key, item in container.items()]
+
+
+def _check_scalar(task_name: str, value: object, path: str) -> None:
+    if type(value) in _SCALARS:
+        return
+    if type(value) is int:
+        if value.bit_length() > MAX_INT_BITS:
+            raise InvalidPayload(task_name, path, "the integer is too large for JSON")
+    elif type(value) is float:
+        if not math.isfinite(value):
+            raise InvalidPayload(task_name, path, f"{value!r} is not a JSON number")
+    else:
+        raise InvalidPayload(task_name, path, f"{type(value).__name__} is not a JSON type")

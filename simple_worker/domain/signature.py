@@ -39,7 +39,7 @@ class HandlerSignature:
             parameters = inspect.signature(handler).parameters.values()
         except (TypeError, ValueError) as exc:
             raise UnsupportedHandler(
-                task_name, [repr(handler)], f"its signature cannot be inspected ({exc})"
+                task_name, [], f"the signature of {handler!r} cannot be inspected ({exc})"
             ) from exc
         positional_only = [p.name for p in parameters if p.kind is p.POSITIONAL_ONLY]
         if positional_only:

@@ -26,7 +26,7 @@ def check_task_name(name: object) -> str:
     Raises:
         InvalidTaskName: it is not a string, is empty, too long, or has other characters.
     """
-    if not isinstance(name, str):
+    if type(name) is not str:
         raise InvalidTaskName(name, f"a task name is a str, not {type(name).__name__}")
     if not name:
         raise InvalidTaskName(name, "it is empty")
