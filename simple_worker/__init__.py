@@ -1,1 +1,68 @@
-"""simple-worker."""
+"""simple-worker: run tasks asynchronously on Amazon SQS.
+
+Producers enqueue a task by its explicit name with keyword-only JSON arguments;
+workers receive it from SQS and call the handler registered under that name.
+"""
+
+from importlib import metadata as _metadata
+
+from simple_worker.adapters.task_executor import TaskExecutor
+from simple_worker.adapters.testing_worker import RunReport, TestingWorker
+from simple_worker.app import App
+from simple_worker.domain.errors import (
+    ConfigurationError,
+    DuplicateTaskName,
+    InvalidPayload,
+    InvalidQueueName,
+    InvalidTaskName,
+    MessageDecodeError,
+    MessageTooLarge,
+    PayloadMismatch,
+    QueueNotFound,
+    QueueServiceError,
+    RegistrationError,
+    SendFailed,
+    SimpleWorkerError,
+    TaskRefused,
+    TooManyTasks,
+    UnknownTask,
+    UnsupportedHandler,
+)
+from simple_worker.domain.task import Task
+from simple_worker.services.retry import ExponentialBackoff, RetryIntervals, RetryPolicy
+from simple_worker.services.worker import Worker
+
+try:
+    __version__ = _metadata.version("simple-worker")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "App",
+    "ConfigurationError",
+    "DuplicateTaskName",
+    "ExponentialBackoff",
+    "InvalidPayload",
+    "InvalidQueueName",
+    "InvalidTaskName",
+    "MessageDecodeError",
+    "MessageTooLarge",
+    "PayloadMismatch",
+    "QueueNotFound",
+    "QueueServiceError",
+    "RegistrationError",
+    "RetryIntervals",
+    "RetryPolicy",
+    "RunReport",
+    "SendFailed",
+    "SimpleWorkerError",
+    "Task",
+    "TaskExecutor",
+    "TaskRefused",
+    "TestingWorker",
+    "TooManyTasks",
+    "UnknownTask",
+    "UnsupportedHandler",
+    "Worker",
+    "__version__",
+]

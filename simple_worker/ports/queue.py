@@ -25,7 +25,7 @@ class QueueInfo:
     visibility_timeout: int
     """Seconds a received message stays invisible unless changed."""
     dead_letter_queue: str | None = None
-    """Where the redrive policy sends a message after ``max_receive_count`` receives."""
+    """The name (not the ARN) of the queue the redrive policy moves a message to."""
     max_receive_count: int | None = None
 
 
@@ -91,10 +91,12 @@ class QueuePort(Protocol):
 
         Every message ends up in exactly one of the result's ``sent``, ``failed`` or
         ``unknown``; nothing is dropped silently. Entry failures the service calls
-        retryable are retried before they are reported.
+        retryable are retried before they are reported. The messages' ids must be
+        distinct: the result is keyed by them.
 
         Raises:
             QueueNotFound: the queue does not exist.
+            ValueError: two messages share an id.
         """
 
     def receive_batch(
@@ -108,13 +110,19 @@ class QueuePort(Protocol):
 
         Raises:
             QueueNotFound: the queue does not exist.
+            ValueError: ``max_messages`` is not 1 to 10 or ``wait_seconds`` not 0 to 20.
         """
 
     def delete_batch(self, queue: str, receipts: Sequence[str]) -> dict[str, str]:
         """Delete received messages by receipt; any number of them.
 
-        Returns the receipts that could not be deleted, each with the reason (for
-        example an expired receipt). An empty dict when every one was deleted.
+        Returns the receipts that could not be deleted, each with the reason; an
+        empty dict otherwise. SQS may accept a stale receipt (from before the
+        message was received again) without deleting anything, so an empty dict
+        does not prove the message is gone.
+
+        Raises:
+            QueueNotFound: the queue does not exist.
         """
 
     def change_visibility_batch(
@@ -123,6 +131,9 @@ class QueuePort(Protocol):
         """Change the visibility timeout of received messages; any number of them.
 
         Returns the receipts whose change failed, each with the reason.
+
+        Raises:
+            QueueNotFound: the queue does not exist.
         """
 
     def stats(self, queue: str) -> QueueStats:

@@ -1,0 +1,208 @@
+"""The composition root: `App` builds the adapters and hands them to the services.
+
+No polling, retrying or JSON here: `App` wires and delegates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from simple_worker.adapters.memory_queue import InMemoryQueue
+from simple_worker.adapters.signals import stop_on_signals
+from simple_worker.adapters.system_clock import SystemClock
+from simple_worker.adapters.task_executor import TaskExecutor
+from simple_worker.adapters.testing_worker import TestingWorker
+from simple_worker.domain.errors import ConfigurationError
+from simple_worker.domain.registry import TaskRegistry
+from simple_worker.ports.clock import ClockPort
+from simple_worker.ports.executor import ExecutorFactory
+from simple_worker.ports.queue import QueuePort
+from simple_worker.services.dispatcher import Dispatcher
+from simple_worker.services.producer import Producer
+from simple_worker.services.retry import RetryPolicy
+from simple_worker.services.worker import MAX_WAIT_SECONDS, Worker, WorkerOptions
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+SQS_MAX_MESSAGE_SIZE = 1_048_576
+"""SQS's largest message, 1 MiB; a queue's ``MaximumMessageSize`` may set it lower."""
+SQS_MIN_MESSAGE_SIZE = 1_024
+
+
+class App:
+    """Registers task handlers, enqueues tasks and makes workers.
+
+    Args:
+        queue_prefix: prepended to every queue name: queue ``"default"`` with prefix
+            ``"shop-"`` is the SQS queue ``shop-default``.
+        testing_mode: keep queues in memory, without AWS (see `testing_worker`).
+        sqs_endpoint_url: SQS endpoint, e.g. a local emulator's; default: the
+            standard AWS configuration (``AWS_ENDPOINT_URL_SQS`` and the like).
+        sqs_region: AWS region; default: the standard AWS configuration.
+        queue: any `QueuePort` adapter, used instead of SQS or memory.
+        clock: the time source (default: the system clock).
+        max_message_size: the largest encoded task, in bytes (1 KiB to 1 MiB); an
+            SQS queue's own ``MaximumMessageSize`` lowers it further.
+
+    Raises:
+        ConfigurationError: ``max_message_size`` is out of range.
+    """
+
+    def __init__(
+        self,
+        queue_prefix: str = "",
+        testing_mode: bool = False,
+        sqs_endpoint_url: str | None = None,
+        sqs_region: str | None = None,
+        *,
+        queue: QueuePort | None = None,
+        clock: ClockPort | None = None,
+        max_message_size: int = SQS_MAX_MESSAGE_SIZE,
+    ) -> None:
+        if not SQS_MIN_MESSAGE_SIZE <= max_message_size <= SQS_MAX_MESSAGE_SIZE:
+            raise ConfigurationError(
+                f"max_message_size must be {SQS_MIN_MESSAGE_SIZE} to {SQS_MAX_MESSAGE_SIZE} "
+                f"bytes, as SQS allows; got {max_message_size}."
+            )
+        self.queue_prefix = queue_prefix
+        self.clock: ClockPort = clock or SystemClock()
+        self.queue: QueuePort = queue or self._default_queue(
+            testing_mode, sqs_endpoint_url, sqs_region
+        )
+        self.registry = TaskRegistry()
+        self._producer = Producer(self.registry, self.queue, self.clock, max_message_size)
+
+    @classmethod
+    def init(cls, queue_prefix: str = "", **options: Any) -> App:  # noqa: ANN401 - forwarded to App()
+        """Make an `App`; the same as calling `App` (kept from simple-worker 0.2.x)."""
+        return cls(queue_prefix, **options)
+
+    def register_task_handler(
+        self, task_name: str, queue: str = "default"
+    ) -> Callable[[Handler], Handler]:
+        """Register the decorated function as the handler of ``task_name``.
+
+        The function is returned unchanged. Its parameters are the task's payload
+        keys; they are bound by name only.
+
+        Args:
+            task_name: the explicit name producers use (see `check_task_name`).
+            queue: the queue's name without the prefix.
+
+        Raises:
+            InvalidTaskName: the name breaks the naming rules.
+            InvalidQueueName: prefix + queue is not a valid SQS queue name.
+            DuplicateTaskName: the name already has a handler.
+            UnsupportedHandler: the function has positional-only parameters or ``*args``.
+        """
+
+        def register(handler: Handler) -> Handler:
+            self.registry.register(task_name, handler, self.queue_prefix + queue)
+            return handler
+
+        return register
+
+    def add_task(self, task_name: str, /, **payload: object) -> str:
+        """Enqueue one task; the keyword arguments are its payload.
+
+        Returns:
+            The task id.
+
+        Raises:
+            UnknownTask: ``task_name`` has no handler.
+            PayloadMismatch: the payload does not fit the handler's signature.
+            InvalidPayload: the payload is not plain JSON.
+            MessageTooLarge: the encoded task is over the size limit.
+            QueueNotFound: the task's queue does not exist.
+            SendFailed: the queue did not accept the task (says whether it may have).
+        """
+        return self._producer.add_task(task_name, payload)
+
+    def add_tasks(self, task_name: str, payloads: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Enqueue many tasks of one name, in as few calls as the queue allows.
+
+        Every payload is validated before any is sent.
+
+        Returns:
+            The task ids, in the order of ``payloads``.
+
+        Raises:
+            SendFailed: some tasks were not accepted; lists which were sent.
+            Exception: any error `add_task` raises, before anything is sent.
+        """
+        return self._producer.add_tasks(task_name, payloads)
+
+    def worker(
+        self,
+        queue_names: Sequence[str] | None = None,
+        task_executor_cls: ExecutorFactory | None = None,
+        *,
+        threads: int = 1,
+        wait_seconds: int = MAX_WAIT_SECONDS,
+        buffer_size: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> Worker:
+        """Make a worker; ``worker.start()`` consumes until SIGTERM/SIGINT or ``stop()``.
+
+        Args:
+            queue_names: queues to consume, without the prefix; default: every
+                queue a task is registered on.
+            task_executor_cls: a `TaskExecutor` subclass to run tasks with.
+            threads: how many tasks run at once, each on its own thread.
+            wait_seconds: long-poll time of each receive, 0 to 20.
+            buffer_size: how many received messages may wait for a thread; default
+                ``max(20, 2 * threads)``, so one receive of ten overlaps running tasks.
+            retry_policy: sets a failed task's visibility from its receive count
+                (`ExponentialBackoff`, `RetryIntervals`); default: the queue's
+                visibility timeout decides when it comes back.
+
+        Raises:
+            ConfigurationError: an option is out of range.
+        """
+        return Worker(
+            self.queue,
+            self._full_queue_names(queue_names),
+            Dispatcher(self.registry, task_executor_cls or TaskExecutor),
+            clock=self.clock,
+            options=WorkerOptions(
+                threads=threads,
+                wait_seconds=wait_seconds,
+                buffer_size=buffer_size,
+                retry_policy=retry_policy,
+            ),
+            signal_scope=stop_on_signals,
+        )
+
+    def testing_worker(
+        self,
+        queue_names: Sequence[str] | None = None,
+        task_executor_cls: ExecutorFactory | None = None,
+    ) -> TestingWorker:
+        """Make a worker that runs queued tasks synchronously, for tests.
+
+        Args:
+            queue_names: queues to drain, without the prefix; default: every queue
+                a task is registered on.
+            task_executor_cls: a `TaskExecutor` subclass to run tasks with.
+        """
+        return TestingWorker(
+            queue=self.queue,
+            queue_names=self._full_queue_names(queue_names),
+            dispatcher=Dispatcher(self.registry, task_executor_cls or TaskExecutor),
+        )
+
+    def _full_queue_names(self, queue_names: Sequence[str] | None) -> list[str]:
+        if queue_names is None:
+            return self.registry.queues()
+        return [self.queue_prefix + name for name in queue_names]
+
+    def _default_queue(
+        self, testing_mode: bool, endpoint_url: str | None, region: str | None
+    ) -> QueuePort:
+        if testing_mode:
+            return InMemoryQueue(self.clock, auto_create=True)
+        # Imported here so that testing mode does not pay for importing boto3.
+        from simple_worker.adapters.sqs import SQSQueue  # noqa: PLC0415
+
+        return SQSQueue(endpoint_url=endpoint_url, region=region)

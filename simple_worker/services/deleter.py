@@ -1,0 +1,107 @@
+"""Batched deletes: a finished task's message is deleted with up to nine others.
+
+Receipts are flushed per queue when ten are waiting, when the oldest has waited
+``max_wait`` seconds, and when the worker stops, so a delete costs a tenth of a
+call at load and a finished task is never left undeleted for long.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+
+from simple_worker.domain.errors import SimpleWorkerError
+from simple_worker.ports.clock import ClockPort
+from simple_worker.ports.queue import MAX_BATCH_SIZE, QueuePort
+
+logger = logging.getLogger(__name__)
+
+
+class DeleteBatcher:
+    """Collects receipts of finished tasks and deletes them in batches, on its own thread."""
+
+    def __init__(self, queue: QueuePort, clock: ClockPort, max_wait: float = 1.0) -> None:
+        self._queue = queue
+        self._clock = clock
+        self._max_wait = max_wait
+        self._changed = threading.Condition()
+        self._pending: dict[str, list[str]] = defaultdict(list)
+        self._oldest: float | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="simple-worker-deleter", daemon=True)
+
+    def start(self) -> None:
+        """Start the flushing thread."""
+        self._thread.start()
+
+    def add(self, queue: str, receipt: str) -> None:
+        """Delete ``receipt``'s message soon."""
+        with self._changed:
+            self._pending[queue].append(receipt)
+            if self._oldest is None:
+                # Wakes the thread so that it starts timing this receipt's max_wait.
+                self._oldest = self._clock.monotonic()
+                self._changed.notify_all()
+            elif len(self._pending[queue]) >= MAX_BATCH_SIZE:
+                self._changed.notify_all()
+
+    def stop(self) -> None:
+        """Flush every pending delete, then stop the thread."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(self._ready, timeout=self._time_left())
+                stopping = self._stopping
+                batches = self._take_batches(everything=stopping or self._overdue())
+            for queue, receipts in batches.items():
+                self._delete(queue, receipts)
+            if stopping:
+                return
+
+    def _ready(self) -> bool:
+        return (
+            self._stopping
+            or self._overdue()
+            or any(len(receipts) >= MAX_BATCH_SIZE for receipts in self._pending.values())
+        )
+
+    def _overdue(self) -> bool:
+        return self._oldest is not None and self._clock.monotonic() - self._oldest >= self._max_wait
+
+    def _time_left(self) -> float | None:
+        if self._oldest is None:
+            return None
+        return max(self._max_wait - (self._clock.monotonic() - self._oldest), 0.0)
+
+    def _take_batches(self, *, everything: bool) -> dict[str, list[str]]:
+        """Take full batches, or every pending receipt when ``everything``."""
+        taken: dict[str, list[str]] = {}
+        for queue, receipts in self._pending.items():
+            count = (
+                len(receipts) if everything else len(receipts) // MAX_BATCH_SIZE * MAX_BATCH_SIZE
+            )
+            if count:
+                taken[queue] = receipts[:count]
+                del receipts[:count]
+        if not any(self._pending.values()):
+            self._oldest = None
+        return taken
+
+    def _delete(self, queue: str, receipts: list[str]) -> None:
+        try:
+            failed = self._queue.delete_batch(queue, receipts)
+        except SimpleWorkerError as exc:
+            failed = {receipt: str(exc) for receipt in receipts}
+        for receipt, reason in failed.items():
+            logger.warning(
+                "Could not delete a finished task's message from %s; it will run again: %s",
+                queue,
+                reason,
+                extra={"queue": queue, "receipt": receipt[:32]},
+            )

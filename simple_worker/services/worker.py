@@ -1,0 +1,319 @@
+"""The worker: receives tasks from queues and runs them on threads. Uses the ports only.
+
+Threads and their jobs:
+
+- one poller per queue long-polls it and fills a shared, bounded buffer, so a
+  message on any queue starts without waiting behind another queue's empty poll;
+- ``threads`` task threads take messages from the buffer and run them;
+- the heartbeat keeps every held message (buffered or running) invisible while
+  it is held, extending its visibility at half its queue's timeout;
+- the delete batcher deletes finished tasks' messages ten at a time.
+
+On `stop` (or SIGTERM/SIGINT) pollers stop, buffered messages are released at
+once (visibility 0), running tasks finish and are deleted, then `start` returns.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import random
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+
+import attrs
+
+from simple_worker.domain.errors import ConfigurationError, QueueNotFound, SimpleWorkerError
+from simple_worker.ports.clock import ClockPort
+from simple_worker.ports.queue import (
+    MAX_BATCH_SIZE,
+    QueueInfo,
+    QueuePort,
+    ReceivedMessage,
+    VisibilityChange,
+)
+from simple_worker.services.deleter import DeleteBatcher
+from simple_worker.services.dispatcher import Dispatcher, Outcome
+from simple_worker.services.held import HeldMessages
+from simple_worker.services.retry import MAX_VISIBILITY_TIMEOUT, RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+MAX_WAIT_SECONDS = 20
+_TICK = 0.5  # how often idle threads look for a stop, in seconds
+_ERROR_LOG_INTERVAL = 30.0  # at most one log line per queue this often while polls fail
+_MAX_POLL_BACKOFF = 30.0
+
+SignalScope = Callable[[Callable[[], None]], AbstractContextManager[None]]
+
+
+@attrs.frozen
+class WorkerOptions:
+    """How a worker consumes; see ``App.worker`` for each option."""
+
+    threads: int = 1
+    wait_seconds: int = MAX_WAIT_SECONDS
+    buffer_size: int | None = None
+    retry_policy: RetryPolicy | None = None
+    delete_max_wait: float = 1.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.threads < 1:
+            raise ConfigurationError(f"threads must be at least 1; got {self.threads}.")
+        if not 0 <= self.wait_seconds <= MAX_WAIT_SECONDS:
+            raise ConfigurationError(
+                f"wait_seconds must be 0 to {MAX_WAIT_SECONDS} (SQS's long-poll limit); "
+                f"got {self.wait_seconds}."
+            )
+        if self.buffer_size is not None and self.buffer_size < 1:
+            raise ConfigurationError(f"buffer_size must be at least 1; got {self.buffer_size}.")
+
+    @property
+    def capacity(self) -> int:
+        """The buffer's size: by default room for a full batch beside one per thread."""
+        return self.buffer_size or max(2 * MAX_BATCH_SIZE, 2 * self.threads)
+
+
+class Worker:
+    """Consumes queues until stopped; made by ``App.worker()``. Runs once."""
+
+    def __init__(
+        self,
+        queue: QueuePort,
+        queue_names: Sequence[str],
+        dispatcher: Dispatcher,
+        *,
+        clock: ClockPort,
+        options: WorkerOptions,
+        signal_scope: SignalScope | None = None,
+    ) -> None:
+        self.queue_names = list(dict.fromkeys(queue_names))
+        self.options = options
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._queue = queue
+        self._dispatcher = dispatcher
+        self._clock = clock
+        self._signal_scope = signal_scope
+        self._stopping = threading.Event()
+        self._tasks_done = threading.Event()
+        self._started = False
+        self._infos: dict[str, QueueInfo] = {}
+        self._held = HeldMessages(clock, options.capacity)
+        self._deleter = DeleteBatcher(queue, clock, options.delete_max_wait)
+        self._counts_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Consume until `stop` is called or SIGTERM/SIGINT arrives; then stop gracefully.
+
+        Raises:
+            QueueNotFound: one or more queues do not exist (all are named), before
+                anything is received.
+            SystemExit: a second SIGTERM/SIGINT arrived while stopping.
+        """
+        if self._started:
+            raise RuntimeError("A Worker runs once; make another with app.worker().")
+        self._started = True
+        if not self.queue_names:
+            raise ConfigurationError("The worker has no queues: register a task handler first.")
+        self._infos = self._describe_queues()
+        if self._signal_scope is None:
+            self._run()
+        else:
+            with self._signal_scope(self.stop):
+                self._run()
+
+    def stop(self) -> None:
+        """Ask the worker to stop gracefully; `start` returns once it has. Thread-safe."""
+        self._stopping.set()
+
+    def shutdown(self) -> None:
+        """Ask the worker to stop gracefully (the 0.2.x name of `stop`)."""
+        self.stop()
+
+    def _describe_queues(self) -> dict[str, QueueInfo]:
+        found = {name: self._describe(name) for name in self.queue_names}
+        missing = [name for name, info in found.items() if info is None]
+        if missing:
+            raise QueueNotFound(missing)
+        infos = {name: info for name, info in found.items() if info is not None}
+        for name, info in infos.items():
+            if info.dead_letter_queue is None:
+                logger.warning(
+                    "Queue %s has no redrive policy: a message that keeps failing is retried "
+                    "until it expires. Give it a dead-letter queue.",
+                    name,
+                    extra={"queue": name},
+                )
+        return infos
+
+    def _describe(self, queue_name: str) -> QueueInfo | None:
+        try:
+            return self._queue.describe(queue_name)
+        except QueueNotFound:
+            return None
+
+    def _run(self) -> None:
+        logger.info(
+            "Worker started on %s with %d thread(s)",
+            ", ".join(self.queue_names),
+            self.options.threads,
+            extra={"queues": self.queue_names, "threads": self.options.threads},
+        )
+        self._deleter.start()
+        heartbeat = self._spawn("heartbeat", self._heartbeat)
+        runners = [self._spawn(f"task-{n}", self._run_tasks) for n in range(self.options.threads)]
+        for name in self.queue_names:
+            self._spawn(f"poll-{name}", self._poll, name)
+        while not self._stopping.wait(_TICK):
+            pass
+        self._release(self._held.close())
+        for runner in runners:
+            runner.join()
+        self._tasks_done.set()
+        heartbeat.join()
+        self._deleter.stop()
+        logger.info("Worker stopped", extra=dict(self.counts))
+
+    def _spawn(self, name: str, target: Callable[..., None], *args: object) -> threading.Thread:
+        # Daemon threads: a second signal must be able to end the process at once.
+        thread = threading.Thread(
+            target=target, args=args, name=f"simple-worker-{name}", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _poll(self, queue_name: str) -> None:
+        visibility = self._infos[queue_name].visibility_timeout
+        wanted = min(MAX_BATCH_SIZE, self.options.capacity)
+        failures = _FailureLog(queue_name, self._clock)
+        while not self._stopping.is_set():
+            room = self._held.wait_for_room(wanted, _TICK)
+            if room <= 0:
+                continue
+            try:
+                messages = self._queue.receive_batch(
+                    queue_name,
+                    max_messages=min(MAX_BATCH_SIZE, room),
+                    wait_seconds=self.options.wait_seconds,
+                )
+            except Exception as exc:  # noqa: BLE001 - a poller must outlive any failure
+                self._stopping.wait(failures.failed(exc))
+                continue
+            failures.succeeded()
+            if messages and not self._held.add(messages, visibility):
+                self._release(messages)
+
+    def _run_tasks(self) -> None:
+        while True:
+            message = self._held.take(_TICK)
+            if message is not None:
+                try:
+                    self._handle(message)
+                except Exception:  # a task thread must outlive a bug around one task
+                    logger.exception("Internal error after running a task from %s", message.queue)
+            elif self._stopping.is_set():
+                return
+
+    def _handle(self, message: ReceivedMessage) -> None:
+        try:
+            dispatched = self._dispatcher.dispatch(message)
+        finally:
+            self._held.finish(message)
+        with self._counts_lock:
+            self.counts[dispatched.outcome.value] += 1
+        if dispatched.outcome is Outcome.SUCCEEDED:
+            self._deleter.add(message.queue, message.receipt)
+        elif dispatched.outcome is Outcome.FAILED and self.options.retry_policy is not None:
+            self._set_visibility(message, self.options.retry_policy.delay(message.receive_count))
+        elif dispatched.outcome is Outcome.REJECTED:
+            self._set_visibility(message, self._rejection_delay(message))
+
+    def _rejection_delay(self, message: ReceivedMessage) -> int:
+        """Release at once towards the dead-letter queue, or back off where there is none."""
+        info = self._infos[message.queue]
+        if info.dead_letter_queue is not None:
+            return 0
+        backoff = max(info.visibility_timeout, 1) << min(max(message.receive_count, 1), 16)
+        return min(backoff, MAX_VISIBILITY_TIMEOUT)
+
+    def _set_visibility(self, message: ReceivedMessage, timeout: int) -> None:
+        self._change_visibility(message.queue, [VisibilityChange(message.receipt, timeout)])
+
+    def _release(self, messages: Sequence[ReceivedMessage]) -> None:
+        by_queue: dict[str, list[VisibilityChange]] = collections.defaultdict(list)
+        for message in messages:
+            by_queue[message.queue].append(VisibilityChange(message.receipt, 0))
+        for queue_name, changes in by_queue.items():
+            self._change_visibility(queue_name, changes)
+        if messages:
+            logger.info("Released %d received message(s) that had not started", len(messages))
+
+    def _heartbeat(self) -> None:
+        """Extend held messages' visibility until the last running task has ended."""
+        timeouts = {name: max(info.visibility_timeout, 1) for name, info in self._infos.items()}
+        tick = min(max(min(timeouts.values()) / 4, 0.1), 1.0)
+        while not self._tasks_done.wait(tick):
+            try:
+                self._extend(self._held.due_for_extension(timeouts))
+            except Exception:  # the heartbeat must outlive a bug, or tasks run twice
+                logger.exception("Internal error in the visibility heartbeat")
+
+    def _extend(self, due: list[tuple[ReceivedMessage, int]]) -> None:
+        by_queue: dict[str, list[VisibilityChange]] = collections.defaultdict(list)
+        for message, timeout in due:
+            by_queue[message.queue].append(VisibilityChange(message.receipt, timeout))
+        for queue_name, changes in by_queue.items():
+            self._change_visibility(queue_name, changes)
+
+    def _change_visibility(self, queue_name: str, changes: list[VisibilityChange]) -> None:
+        try:
+            failed = self._queue.change_visibility_batch(queue_name, changes)
+        except SimpleWorkerError as exc:
+            failed = {change.receipt: str(exc) for change in changes}
+        for receipt, reason in failed.items():
+            logger.warning(
+                "Could not change a message's visibility on %s: %s",
+                queue_name,
+                reason,
+                extra={"queue": queue_name, "receipt": receipt[:32]},
+            )
+
+
+class _FailureLog:
+    """Logs a failing poll at most once per interval, and backs off between attempts."""
+
+    def __init__(self, queue_name: str, clock: ClockPort) -> None:
+        self._queue_name = queue_name
+        self._clock = clock
+        self._failures = 0
+        self._last_logged: float | None = None
+
+    def failed(self, exc: Exception) -> float:
+        """Record a failure; return how long to wait before the next attempt."""
+        self._failures += 1
+        now = self._clock.monotonic()
+        if self._last_logged is None or now - self._last_logged >= _ERROR_LOG_INTERVAL:
+            self._last_logged = now
+            logger.error(
+                "Receiving from %s failed (%d time(s) in a row), retrying: %s",
+                self._queue_name,
+                self._failures,
+                exc,
+                exc_info=not isinstance(exc, SimpleWorkerError),
+                extra={"queue": self._queue_name, "error_type": type(exc).__name__},
+            )
+        delay = min(_MAX_POLL_BACKOFF, float(2 ** min(self._failures - 1, 8)))
+        return delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
+
+    def succeeded(self) -> None:
+        """Record a successful poll; log the recovery if polls had failed."""
+        if self._failures:
+            logger.info(
+                "Receiving from %s works again after %d failure(s)",
+                self._queue_name,
+                self._failures,
+                extra={"queue": self._queue_name},
+            )
+        self._failures = 0
+        self._last_logged = None

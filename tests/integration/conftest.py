@@ -1,0 +1,242 @@
+"""Fixtures for integration tests: moto's SQS, on 127.0.0.1 over real HTTP or in-process.
+
+Every test under tests/integration gets the ``integration`` marker (see
+`pytest_collection_modifyitems`) and runs with dummy AWS credentials and no AWS
+configuration from the machine, so nothing here can reach real AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+_HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if _HERE in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_test_env(tmp_path_factory):
+    """Dummy credentials and region; the machine's AWS files, profiles and endpoints ignored."""
+    nowhere = tmp_path_factory.mktemp("aws") / "absent"
+    with pytest.MonkeyPatch.context() as patch:
+        for name in (
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_SQS",
+            "AWS_ROLE_ARN",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+        ):
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        patch.setenv("AWS_REGION", REGION)
+        patch.setenv("AWS_CONFIG_FILE", str(nowhere))
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere))
+        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        yield
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """A moto server in a thread of this process, on 127.0.0.1; yields its endpoint URL."""
+    # Werkzeug logs one line per request; keep failures readable.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def sqs_client(moto_server):
+    """A boto3 SQS client of the moto server; a new one per test, so event hooks don't leak.
+
+    Its credentials are `aws_test_env`'s dummy ones.
+    """
+    return boto3.client(
+        "sqs",
+        endpoint_url=moto_server,
+        region_name=REGION,
+    )
+
+
+@pytest.fixture
+def mocked_sqs_client():
+    """A boto3 SQS client of moto in this process (`moto.mock_aws`): no HTTP, faster.
+
+    moto keeps one store for both modes, and `mock_aws` normally wipes it on start
+    and stop, which would delete the server's queues under other tests; so it is
+    started without reset, and this fixture deletes the queues its test created.
+    """
+    mock = mock_aws()
+    mock.start(reset=False)
+    client = boto3.client("sqs", region_name=REGION)
+    before = set(client.list_queues().get("QueueUrls", []))
+    try:
+        yield client
+    finally:
+        for url in set(client.list_queues().get("QueueUrls", [])) - before:
+            client.delete_queue(QueueUrl=url)
+        mock.stop(remove_data=False)
+
+
+def unique_name(prefix="test"):
+    """A queue name no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def _queue_maker(client):
+    created = []
+
+    def make_queue(prefix="test", **attributes):
+        """Create a queue named ``prefix-<uuid>`` with SQS attributes; return its name."""
+        name = unique_name(prefix)
+        client.create_queue(
+            QueueName=name, Attributes={key: str(value) for key, value in attributes.items()}
+        )
+        created.append(name)
+        return name
+
+    return make_queue, created
+
+
+def _delete_queues(client, names):
+    for name in names:
+        with contextlib.suppress(client.exceptions.QueueDoesNotExist):  # the test deleted it
+            client.delete_queue(QueueUrl=client.get_queue_url(QueueName=name)["QueueUrl"])
+
+
+@pytest.fixture
+def make_queue(sqs_client):
+    """Create uniquely named queues on the moto server, deleted after the test.
+
+    ``make_queue(prefix="test", **attributes)``, e.g. ``make_queue(VisibilityTimeout=5)``.
+    """
+    make, created = _queue_maker(sqs_client)
+    yield make
+    _delete_queues(sqs_client, created)
+
+
+@pytest.fixture
+def make_mocked_queue(mocked_sqs_client):
+    """`make_queue` for the in-process moto of `mocked_sqs_client`."""
+    make, _ = _queue_maker(mocked_sqs_client)
+    return make
+
+
+@pytest.fixture
+def count_calls():
+    """``count_calls(events)``: a live `Counter` of SQS API calls by operation name.
+
+    ``events`` is a client's ``meta.events``, or a boto3 session's ``events`` before
+    it makes the client. A call counts once, however many times botocore retried it.
+    """
+
+    def count_calls(events):
+        calls = Counter()
+
+        def count(model, **_):
+            calls[model.name] += 1
+
+        events.register("before-call.sqs.*", count)
+        return calls
+
+    return count_calls
+
+
+@pytest.fixture
+def sqs_calls(sqs_client, count_calls):
+    """The API calls `sqs_client` makes, by operation name."""
+    return count_calls(sqs_client.meta.events)
+
+
+@pytest.fixture
+def closed_port_url():
+    """An http URL on 127.0.0.1 where nothing listens: connections are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+class TcpRelay:
+    """Forwards connections from its own 127.0.0.1 port to a target port.
+
+    `close` shuts it: open connections drop and new ones are refused, as when a
+    service goes away.
+    """
+
+    def __init__(self, target_port):
+        self._target_port = target_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self.port = self._listener.getsockname()[1]
+        self._sockets = []
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self):
+        while not self._closed.is_set():
+            try:
+                downstream, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self._target_port))
+            self._sockets += [downstream, upstream]
+            for source, sink in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+        self._listener.close()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    @property
+    def closed(self):
+        return self._closed.is_set()
+
+    def close(self):
+        self._closed.set()
+        self._thread.join()
+        for sock in self._sockets:
+            sock.close()
+
+
+@pytest.fixture
+def relay(moto_server):
+    """A `TcpRelay` to the moto server; closed at the end of the test if still open."""
+    tcp_relay = TcpRelay(int(moto_server.rsplit(":", 1)[1]))
+    yield tcp_relay
+    if not tcp_relay.closed:
+        tcp_relay.close()

@@ -1,0 +1,102 @@
+import logging
+from contextlib import contextmanager
+
+import pytest
+
+from simple_worker import Task, TaskExecutor
+
+
+def make_task(**payload):
+    return Task(name="t", payload=payload, id="id-1")
+
+
+def test_run_calls_the_handler_with_the_payload_as_keywords():
+    calls = []
+    outcome = TaskExecutor(lambda a, b: calls.append((a, b))).run(make_task(b=2, a=1))
+
+    assert outcome.succeeded
+    assert calls == [(1, 2)]
+
+
+def test_run_returns_the_handler_error_instead_of_raising():
+    error = KeyError("x")
+
+    def handler():
+        raise error
+
+    outcome = TaskExecutor(handler).run(make_task())
+
+    assert not outcome.succeeded
+    assert outcome.error is error
+
+
+def test_execute_keeps_the_0_2_boolean_interface():
+    assert TaskExecutor(lambda: None).execute(make_task()) is True
+    assert TaskExecutor(lambda: 1 / 0).execute(make_task()) is False
+
+
+def test_context_of_a_subclass_wraps_the_handler():
+    events = []
+
+    class Wrapping(TaskExecutor):
+        @contextmanager
+        def context(self):
+            events.append("enter")
+            try:
+                yield
+            finally:
+                events.append("exit")
+
+    Wrapping(lambda: events.append("run")).run(make_task())
+    Wrapping(lambda: 1 / 0).run(make_task())
+
+    assert events == ["enter", "run", "exit", "enter", "exit"]
+
+
+def test_hooks_of_a_subclass_see_start_success_and_failure():
+    events = []
+
+    class Hooked(TaskExecutor):
+        def log_start(self, task):
+            events.append(("start", task.name))
+
+        def success_handler(self, task):
+            events.append(("success", task.name))
+
+        def failure_handler(self, task, exc):
+            events.append(("failure", type(exc).__name__))
+
+    Hooked(lambda: None).run(make_task())
+    Hooked(lambda: 1 / 0).run(make_task())
+
+    assert events == [
+        ("start", "t"),
+        ("success", "t"),
+        ("start", "t"),
+        ("failure", "ZeroDivisionError"),
+    ]
+
+
+def test_default_hooks_log_start_success_and_failure_with_task_fields(caplog):
+    caplog.set_level(logging.INFO, logger="simple_worker")
+
+    TaskExecutor(lambda: None).run(make_task())
+    TaskExecutor(lambda: 1 / 0).run(make_task())
+
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert messages == [
+        ("INFO", "Processing task t"),
+        ("INFO", "Processed task t successfully"),
+        ("INFO", "Processing task t"),
+        ("ERROR", "Failed to process task t: ZeroDivisionError"),
+    ]
+    assert all(r.task_id == "id-1" for r in caplog.records)
+    assert caplog.records[-1].exc_info is not None
+
+
+def test_keyboard_interrupt_in_a_handler_is_not_swallowed():
+    def handler():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        TaskExecutor(handler).run(make_task())

@@ -1,0 +1,300 @@
+import logging
+import threading
+import time
+from contextlib import contextmanager
+
+import attrs
+import pytest
+
+from simple_worker import App, ConfigurationError, QueueNotFound, QueueServiceError, RetryIntervals
+from simple_worker.adapters.memory_queue import InMemoryQueue
+from simple_worker.ports.queue import OutgoingMessage
+from simple_worker.testing.clock import FakeClock
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+@contextmanager
+def running(worker):
+    thread = threading.Thread(target=worker.start)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        thread.join(10)
+        assert not thread.is_alive(), "the worker did not stop"
+
+
+@attrs.define
+class CountingQueue:
+    """Counts the port calls made on an in-memory queue, by method."""
+
+    inner: InMemoryQueue
+    calls: dict = attrs.field(factory=dict)
+
+    def __getattr__(self, name):
+        method = getattr(self.inner, name)
+
+        def counted(*args, **kwargs):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
+@pytest.fixture
+def memory():
+    queue = InMemoryQueue()
+    queue.create_queue("dlq")
+    for name in ("default", "other"):
+        queue.create_queue(
+            name, visibility_timeout=30, dead_letter_queue="dlq", max_receive_count=3
+        )
+    return queue
+
+
+@pytest.fixture
+def app(memory):
+    return App(queue=memory)
+
+
+def test_worker_drains_tasks_from_every_registered_queue(app, memory):
+    ran = []
+    app.register_task_handler("a")(lambda n: ran.append(("a", n)))
+    app.register_task_handler("b", queue="other")(lambda n: ran.append(("b", n)))
+    app.add_tasks("a", [{"n": n} for n in range(30)])
+    app.add_tasks("b", [{"n": n} for n in range(30)])
+
+    with running(app.worker(threads=4, wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["succeeded"] == 60)
+        wait_until(lambda: memory.bodies("default") == memory.bodies("other") == [])
+
+    assert sorted(ran) == sorted([("a", n) for n in range(30)] + [("b", n) for n in range(30)])
+
+
+def test_worker_deletes_in_batches_of_ten(memory):
+    counting = CountingQueue(memory)
+    app = App(queue=counting)
+    app.register_task_handler("t")(lambda n: None)
+    app.add_tasks("t", [{"n": n} for n in range(50)])
+
+    with running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: memory.bodies("default") == [])
+
+    assert worker.counts["succeeded"] == 50
+    assert counting.calls["delete_batch"] <= 6
+
+
+def test_a_waiting_message_on_one_queue_does_not_wait_for_another_queues_long_poll(app):
+    ran = threading.Event()
+    app.register_task_handler("idle")(lambda: None)
+    app.register_task_handler("busy", queue="other")(ran.set)
+
+    with running(app.worker(wait_seconds=20)):
+        time.sleep(0.2)  # both pollers are now in their long poll
+        app.add_task("busy")
+        assert ran.wait(5), "the task on the second queue did not run"
+
+
+def test_a_failed_task_stays_in_the_queue_for_redelivery(app, memory):
+    app.register_task_handler("boom")(lambda: 1 / 0)
+    app.add_task("boom")
+
+    with running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["failed"] == 1)
+
+    stats = memory.stats("default")
+    assert (stats.visible, stats.in_flight) == (0, 1)
+
+
+def test_a_retry_policy_sets_the_failed_message_visibility(app, memory):
+    attempts = []
+
+    @app.register_task_handler("flaky")
+    def flaky():
+        attempts.append(time.monotonic())
+        if len(attempts) < 2:
+            raise RuntimeError("first attempt fails")
+
+    app.add_task("flaky")
+
+    with running(app.worker(wait_seconds=1, retry_policy=RetryIntervals([0]))) as worker:
+        wait_until(lambda: worker.counts["succeeded"] == 1)
+
+    assert len(attempts) == 2
+    assert memory.bodies("default") == []
+
+
+def test_a_poison_message_is_never_run_and_reaches_the_dead_letter_queue(app, memory, caplog):
+    ran = []
+    app.register_task_handler("t")(lambda a: ran.append(a))
+    memory.send_batch(
+        "default", [OutgoingMessage(id="x", body='{"task_name": "t", "task_payload": {}}')]
+    )
+    app.add_task("t", a=1)
+    caplog.set_level(logging.WARNING)
+
+    with running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: len(memory.bodies("dlq")) == 1)
+
+    assert ran == [1]
+    assert worker.counts["rejected"] == 3
+    assert memory.bodies("default") == []
+    rejections = [r for r in caplog.records if r.getMessage().startswith("Rejected message")]
+    assert [r.receive_count for r in rejections] == [1, 2, 3]
+
+
+def test_a_poison_message_on_a_queue_without_redrive_is_backed_off_not_deleted(caplog):
+    clock = FakeClock()
+    memory = InMemoryQueue(clock)
+    memory.create_queue("plain", visibility_timeout=10)
+    app = App(queue=memory)
+    app.register_task_handler("t", queue="plain")(lambda: None)
+    memory.send_batch("plain", [OutgoingMessage(id="x", body="not json")])
+    caplog.set_level(logging.WARNING)
+
+    with running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["rejected"] == 1)
+        clock.advance(19)  # past the visibility timeout, not past the doubled one
+        time.sleep(0.3)
+        hidden_after_19s = worker.counts["rejected"]
+        clock.advance(2)
+        wait_until(lambda: worker.counts["rejected"] == 2)
+        clock.advance(39)  # the second rejection backs off to 40 s
+        time.sleep(0.3)
+        hidden_after_39s = worker.counts["rejected"]
+
+    assert (hidden_after_19s, hidden_after_39s) == (1, 2)
+    assert memory.bodies("plain") == ["not json"]
+    assert any("no redrive policy" in r.getMessage() for r in caplog.records)
+
+
+def test_stop_finishes_the_running_task_and_releases_buffered_ones(app, memory):
+    started, release = threading.Event(), threading.Event()
+    finished = []
+
+    @app.register_task_handler("slow")
+    def slow(n):
+        started.set()
+        release.wait(5)
+        finished.append(n)
+
+    app.add_tasks("slow", [{"n": n} for n in range(5)])
+    worker = app.worker(wait_seconds=1)
+    thread = threading.Thread(target=worker.start)
+    thread.start()
+    assert started.wait(5)
+    wait_until(lambda: memory.stats("default").visible == 0)
+
+    worker.stop()
+    time.sleep(0.2)
+    released = memory.stats("default")
+    release.set()
+    thread.join(10)
+
+    assert not thread.is_alive()
+    assert finished == [0]
+    assert (released.visible, released.in_flight) == (4, 1)
+    assert len(memory.bodies("default")) == 4
+
+
+def test_stop_with_nothing_in_flight_returns_promptly(app):
+    app.register_task_handler("t")(lambda: None)
+    worker = app.worker(wait_seconds=20)
+    thread = threading.Thread(target=worker.start)
+    thread.start()
+    time.sleep(0.2)
+
+    worker.stop()
+    thread.join(3)
+
+    assert not thread.is_alive()
+
+
+def test_the_heartbeat_keeps_a_long_task_from_being_delivered_twice():
+    memory = InMemoryQueue()
+    memory.create_queue("short", visibility_timeout=1)
+    app = App(queue=memory)
+    runs = []
+
+    @app.register_task_handler("long", queue="short")
+    def long_task():
+        runs.append(1)
+        time.sleep(3)
+
+    app.add_task("long")
+    with running(app.worker(threads=2, wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["succeeded"] == 1)
+
+    assert runs == [1]
+    assert memory.bodies("short") == []
+
+
+def test_start_names_every_missing_queue_at_once():
+    app = App(queue_prefix="p-", queue=InMemoryQueue())
+    app.register_task_handler("a", queue="one")(lambda: None)
+    app.register_task_handler("b", queue="two")(lambda: None)
+
+    with pytest.raises(QueueNotFound, match="2 queues do not exist: p-one, p-two") as raised:
+        app.worker().start()
+
+    assert raised.value.queue_names == ("p-one", "p-two")
+
+
+def test_start_without_any_queue_is_refused():
+    with pytest.raises(ConfigurationError, match="register a task handler"):
+        App(testing_mode=True).worker().start()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"threads": 0}, "threads"),
+        ({"wait_seconds": 21}, "wait_seconds"),
+        ({"buffer_size": 0}, "buffer_size"),
+    ],
+)
+def test_worker_options_out_of_range_are_refused(app, options, message):
+    with pytest.raises(ConfigurationError, match=message):
+        app.worker(**options)
+
+
+@attrs.define
+class FlakyQueue:
+    """Receives fail ``failures`` times, then work."""
+
+    inner: InMemoryQueue
+    failures: int
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def receive_batch(self, queue, **kwargs):
+        if self.failures:
+            self.failures -= 1
+            raise QueueServiceError("ReceiveMessage failed: ServiceUnavailable", queue=queue)
+        return self.inner.receive_batch(queue, **kwargs)
+
+
+def test_the_worker_rides_out_failing_receives_and_logs_them_sparingly(memory, caplog, monkeypatch):
+    monkeypatch.setattr("simple_worker.services.worker._MAX_POLL_BACKOFF", 0.05)
+    flaky = FlakyQueue(memory, failures=5)
+    app = App(queue=flaky)
+    app.register_task_handler("t")(lambda: None)
+    app.add_task("t")
+    caplog.set_level(logging.INFO, logger="simple_worker")
+
+    with running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["succeeded"] == 1)
+
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert "ServiceUnavailable" in errors[0].getMessage()
+    assert any("works again after 5 failure(s)" in r.getMessage() for r in caplog.records)
