@@ -56,7 +56,9 @@ class DeleteBatcher:
     def _run(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(self._ready, timeout=self._time_left())
+                while not self._ready():
+                    # Recomputed on every wake-up: the first receipt starts the clock.
+                    self._changed.wait(self._time_left())
                 stopping = self._stopping
                 batches = self._take_batches(everything=stopping or self._overdue())
             for queue, receipts in batches.items():

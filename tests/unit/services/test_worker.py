@@ -298,3 +298,12 @@ def test_the_worker_rides_out_failing_receives_and_logs_them_sparingly(memory, c
     assert len(errors) == 1
     assert "ServiceUnavailable" in errors[0].getMessage()
     assert any("works again after 5 failure(s)" in r.getMessage() for r in caplog.records)
+
+
+def test_a_single_finished_task_is_deleted_within_a_second_not_held_for_a_full_batch(app, memory):
+    app.register_task_handler("t")(lambda: None)
+    app.add_task("t")
+
+    with running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["succeeded"] == 1)
+        wait_until(lambda: memory.bodies("default") == [], timeout=5)

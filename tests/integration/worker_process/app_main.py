@@ -1,0 +1,118 @@
+"""A worker process for the integration tests: run as a script, never imported.
+
+    python app_main.py --endpoint URL --prefix PREFIX --record FILE
+        [--threads N] [--wait-seconds S] [--queues default,other] [--handler-sleep S]
+        [--log-sqs-requests]
+
+It registers three tasks and consumes until SIGTERM/SIGINT:
+
+- ``record(n, sleep=None)`` on queue ``default`` and ``record_other(n, sleep=None)``
+  on queue ``other`` append a JSON line ``{"event": "start", ...}`` to the record
+  file, sleep (``sleep``, or ``--handler-sleep`` when the task gives none), then
+  append ``{"event": "end", "n": n, "pid": ..., "start": t0, "end": t1}``;
+- ``boom(n)`` on queue ``default`` appends ``{"event": "boom", ...}`` and raises.
+
+Each line is one ``write`` in append mode, flushed and fsynced, so several
+threads and processes can share one record file.
+
+Logs go to stderr; the worker is ready when it logs "Worker started". The exit
+status is what ``start()`` leads to: 0 after a graceful stop, 128 + the signal
+number after a second signal (``SystemExit`` from the library), and 2, with the
+error's message and no traceback, when the library raises a `SimpleWorkerError`
+such as `QueueNotFound` at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+from simple_worker import App, SimpleWorkerError
+
+LOG_FORMAT = "%(asctime)s %(process)d %(threadName)s %(levelname)s %(name)s: %(message)s"
+
+
+def append_record(path: str, **fields: object) -> None:
+    """Append one JSON line to ``path`` with a single write, then fsync it."""
+    line = json.dumps({**fields, "pid": os.getpid()}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def build_app(args: argparse.Namespace) -> App:
+    """Return the app, with the tasks the tests send."""
+    app = App(queue_prefix=args.prefix, sqs_endpoint_url=args.endpoint, sqs_region="us-east-1")
+
+    def run_recorded(task: str, n: int, sleep: float | None) -> None:
+        start = time.time()
+        append_record(args.record, event="start", task=task, n=n, start=start)
+        time.sleep(args.handler_sleep if sleep is None else sleep)
+        append_record(args.record, event="end", task=task, n=n, start=start, end=time.time())
+
+    @app.register_task_handler("record")
+    def record(n: int, sleep: float | None = None) -> None:
+        run_recorded("record", n, sleep)
+
+    @app.register_task_handler("record_other", queue="other")
+    def record_other(n: int, sleep: float | None = None) -> None:
+        run_recorded("record_other", n, sleep)
+
+    @app.register_task_handler("boom")
+    def boom(n: int) -> None:
+        append_record(args.record, event="boom", task="boom", n=n, start=time.time())
+        raise RuntimeError(f"boom {n}")
+
+    return app
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(description="A simple-worker worker for the tests.")
+    parser.add_argument("--endpoint", required=True, help="the SQS endpoint URL")
+    parser.add_argument("--prefix", required=True, help="the queue prefix")
+    parser.add_argument("--record", required=True, help="the file tasks append records to")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--wait-seconds", type=int, default=20, help="long-poll time")
+    parser.add_argument(
+        "--queues", default=None, help="comma-separated queues (default: every registered one)"
+    )
+    parser.add_argument(
+        "--handler-sleep", type=float, default=0.0, help="seconds a record task sleeps by default"
+    )
+    parser.add_argument(
+        "--log-sqs-requests",
+        action="store_true",
+        help="log each SQS request as it is made (botocore's 'Making request for ...')",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the worker until it stops; return the exit status."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=LOG_FORMAT)
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    if args.log_sqs_requests:
+        logging.getLogger("botocore.endpoint").setLevel(logging.DEBUG)
+    app = build_app(args)
+    queues = args.queues.split(",") if args.queues else None
+    try:
+        app.worker(queues, threads=args.threads, wait_seconds=args.wait_seconds).start()
+    except SimpleWorkerError as error:
+        # What the future `simple-worker` CLI will do for users (and own): an error the
+        # library detected is a message saying what to do next, not a traceback.
+        sys.stderr.write(f"{error}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
