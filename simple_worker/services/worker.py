@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import random
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -36,14 +35,13 @@ from simple_worker.ports.queue import (
 from simple_worker.services.deleter import DeleteBatcher
 from simple_worker.services.dispatcher import Dispatcher, Outcome
 from simple_worker.services.held import HeldMessages
+from simple_worker.services.poller import QueuePoller
 from simple_worker.services.retry import MAX_VISIBILITY_TIMEOUT, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
 MAX_WAIT_SECONDS = 20
 _TICK = 0.5  # how often idle threads look for a stop, in seconds
-_ERROR_LOG_INTERVAL = 30.0  # at most one log line per queue this often while polls fail
-_MAX_POLL_BACKOFF = 30.0
 
 SignalScope = Callable[[Callable[[], None]], AbstractContextManager[None]]
 
@@ -57,6 +55,7 @@ class WorkerOptions:
     buffer_size: int | None = None
     retry_policy: RetryPolicy | None = None
     delete_max_wait: float = 1.0
+    receivers_per_queue: int = 4
 
     def __attrs_post_init__(self) -> None:
         if self.threads < 1:
@@ -65,6 +64,10 @@ class WorkerOptions:
             raise ConfigurationError(
                 f"wait_seconds must be 0 to {MAX_WAIT_SECONDS} (SQS's long-poll limit); "
                 f"got {self.wait_seconds}."
+            )
+        if self.receivers_per_queue < 1:
+            raise ConfigurationError(
+                f"receivers_per_queue must be at least 1; got {self.receivers_per_queue}."
             )
         if self.buffer_size is not None and self.buffer_size < 1:
             raise ConfigurationError(f"buffer_size must be at least 1; got {self.buffer_size}.")
@@ -164,7 +167,17 @@ class Worker:
         heartbeat = self._spawn("heartbeat", self._heartbeat)
         runners = [self._spawn(f"task-{n}", self._run_tasks) for n in range(self.options.threads)]
         for name in self.queue_names:
-            self._spawn(f"poll-{name}", self._poll, name)
+            QueuePoller(
+                self._queue,
+                name,
+                self._held,
+                visibility_timeout=self._infos[name].visibility_timeout,
+                wait_seconds=self.options.wait_seconds,
+                receivers=self.options.receivers_per_queue,
+                stopping=self._stopping,
+                release=self._release,
+                clock=self._clock,
+            ).start()
         while not self._stopping.wait(_TICK):
             pass
         self._release(self._held.close())
@@ -182,27 +195,6 @@ class Worker:
         )
         thread.start()
         return thread
-
-    def _poll(self, queue_name: str) -> None:
-        visibility = self._infos[queue_name].visibility_timeout
-        wanted = min(MAX_BATCH_SIZE, self.options.capacity)
-        failures = _FailureLog(queue_name, self._clock)
-        while not self._stopping.is_set():
-            room = self._held.wait_for_room(wanted, _TICK)
-            if room <= 0:
-                continue
-            try:
-                messages = self._queue.receive_batch(
-                    queue_name,
-                    max_messages=min(MAX_BATCH_SIZE, room),
-                    wait_seconds=self.options.wait_seconds,
-                )
-            except Exception as exc:  # noqa: BLE001 - a poller must outlive any failure
-                self._stopping.wait(failures.failed(exc))
-                continue
-            failures.succeeded()
-            if messages and not self._held.add(messages, visibility):
-                self._release(messages)
 
     def _run_tasks(self) -> None:
         while True:
@@ -278,42 +270,3 @@ class Worker:
                 reason,
                 extra={"queue": queue_name, "receipt": receipt[:32]},
             )
-
-
-class _FailureLog:
-    """Logs a failing poll at most once per interval, and backs off between attempts."""
-
-    def __init__(self, queue_name: str, clock: ClockPort) -> None:
-        self._queue_name = queue_name
-        self._clock = clock
-        self._failures = 0
-        self._last_logged: float | None = None
-
-    def failed(self, exc: Exception) -> float:
-        """Record a failure; return how long to wait before the next attempt."""
-        self._failures += 1
-        now = self._clock.monotonic()
-        if self._last_logged is None or now - self._last_logged >= _ERROR_LOG_INTERVAL:
-            self._last_logged = now
-            logger.error(
-                "Receiving from %s failed (%d time(s) in a row), retrying: %s",
-                self._queue_name,
-                self._failures,
-                exc,
-                exc_info=not isinstance(exc, SimpleWorkerError),
-                extra={"queue": self._queue_name, "error_type": type(exc).__name__},
-            )
-        delay = min(_MAX_POLL_BACKOFF, float(2 ** min(self._failures - 1, 8)))
-        return delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
-
-    def succeeded(self) -> None:
-        """Record a successful poll; log the recovery if polls had failed."""
-        if self._failures:
-            logger.info(
-                "Receiving from %s works again after %d failure(s)",
-                self._queue_name,
-                self._failures,
-                extra={"queue": self._queue_name},
-            )
-        self._failures = 0
-        self._last_logged = None

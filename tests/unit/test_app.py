@@ -276,6 +276,6 @@ def test_add_task_logs_nothing_of_the_payload(app, caplog):
 
 def test_public_api_lists_exactly_the_public_names():
     public = {name for name in dir(simple_worker) if not name.startswith("_")}
-    modules = {"adapters", "app", "domain", "ports", "services", "testing"}
+    modules = {"adapters", "app", "cli", "domain", "ports", "services", "testing"}
 
     assert set(simple_worker.__all__) - {"__version__"} == public - modules

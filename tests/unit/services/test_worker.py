@@ -284,7 +284,7 @@ class FlakyQueue:
 
 
 def test_the_worker_rides_out_failing_receives_and_logs_them_sparingly(memory, caplog, monkeypatch):
-    monkeypatch.setattr("simple_worker.services.worker._MAX_POLL_BACKOFF", 0.05)
+    monkeypatch.setattr("simple_worker.services.poller._MAX_BACKOFF", 0.05)
     flaky = FlakyQueue(memory, failures=5)
     app = App(queue=flaky)
     app.register_task_handler("t")(lambda: None)

@@ -1,0 +1,139 @@
+"""Receiving from one queue into the worker's buffer. Uses the ports only.
+
+A lead receiver long-polls the queue all the time, so an idle queue costs one
+call per ``wait_seconds`` (3 a minute at 20 s). While receives come back full,
+the queue is busy and up to ``receivers - 1`` helpers receive beside the lead,
+so that round trips overlap: against real SQS a call takes 10-30 ms, and one
+receiver at a time could not fetch more than a few hundred messages a second.
+A helper goes back to sleep as soon as a receive comes back short.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Sequence
+
+from simple_worker.domain.errors import SimpleWorkerError
+from simple_worker.ports.clock import ClockPort
+from simple_worker.ports.queue import MAX_BATCH_SIZE, QueuePort, ReceivedMessage
+from simple_worker.services.held import HeldMessages
+
+logger = logging.getLogger(__name__)
+
+_TICK = 0.5  # how often a waiting receiver looks for a stop, in seconds
+_ERROR_LOG_INTERVAL = 30.0  # at most one log line per queue this often while receives fail
+_MAX_BACKOFF = 30.0
+
+
+class QueuePoller:
+    """The receivers of one queue; they stop receiving once ``stopping`` is set."""
+
+    def __init__(
+        self,
+        queue: QueuePort,
+        queue_name: str,
+        held: HeldMessages,
+        *,
+        visibility_timeout: int,
+        wait_seconds: int,
+        receivers: int,
+        stopping: threading.Event,
+        release: Callable[[Sequence[ReceivedMessage]], None],
+        clock: ClockPort,
+    ) -> None:
+        self.queue_name = queue_name
+        self._queue = queue
+        self._held = held
+        self._visibility_timeout = visibility_timeout
+        self._wait_seconds = wait_seconds
+        self._receivers = receivers
+        self._stopping = stopping
+        self._release = release
+        self._busy = threading.Event()
+        self._wanted = min(MAX_BATCH_SIZE, held.capacity)
+        self._failures = _FailureLog(queue_name, clock)
+
+    def start(self) -> None:
+        """Start the lead receiver and its helpers, on daemon threads.
+
+        They are not joined at stop: a long poll cannot be cut short, and what it
+        returns after the stop is released at once (see `HeldMessages.add`).
+        """
+        for index in range(self._receivers):
+            threading.Thread(
+                target=self._receive_until_stopped,
+                args=(index == 0,),
+                name=f"simple-worker-receive-{self.queue_name}-{index}",
+                daemon=True,
+            ).start()
+
+    def _receive_until_stopped(self, lead: bool) -> None:
+        while not self._stopping.is_set():
+            if not lead and not self._busy.wait(_TICK):
+                continue
+            room = self._held.wait_for_room(self._wanted, _TICK)
+            if room > 0:
+                self._receive(min(MAX_BATCH_SIZE, room))
+
+    def _receive(self, count: int) -> None:
+        try:
+            messages = self._queue.receive_batch(
+                self.queue_name, max_messages=count, wait_seconds=self._wait_seconds
+            )
+        except Exception as exc:  # noqa: BLE001 - a receiver must outlive any failure
+            self._busy.clear()
+            self._stopping.wait(self._failures.failed(exc))
+            return
+        self._failures.succeeded()
+        if len(messages) == count:
+            self._busy.set()
+        else:
+            self._busy.clear()
+        if messages and not self._held.add(messages, self._visibility_timeout):
+            self._release(messages)
+
+
+class _FailureLog:
+    """Logs failing receives at most once per interval; says how long to back off."""
+
+    def __init__(self, queue_name: str, clock: ClockPort) -> None:
+        self._queue_name = queue_name
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._last_logged: float | None = None
+
+    def failed(self, exc: Exception) -> float:
+        """Record a failure; return how long to wait before the next attempt."""
+        with self._lock:
+            self._failures += 1
+            failures = self._failures
+            now = self._clock.monotonic()
+            log = self._last_logged is None or now - self._last_logged >= _ERROR_LOG_INTERVAL
+            if log:
+                self._last_logged = now
+        if log:
+            logger.error(
+                "Receiving from %s failed (%d time(s) in a row), retrying: %s",
+                self._queue_name,
+                failures,
+                exc,
+                exc_info=not isinstance(exc, SimpleWorkerError),
+                extra={"queue": self._queue_name, "error_type": type(exc).__name__},
+            )
+        delay = min(_MAX_BACKOFF, float(2 ** min(failures - 1, 8)))
+        return delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
+
+    def succeeded(self) -> None:
+        """Record a successful receive; log the recovery if receives had failed."""
+        with self._lock:
+            failures, self._failures, self._last_logged = self._failures, 0, None
+        if failures:
+            logger.info(
+                "Receiving from %s works again after %d failure(s)",
+                self._queue_name,
+                failures,
+                extra={"queue": self._queue_name},
+            )
