@@ -95,7 +95,13 @@ class App:
             InvalidQueueName: prefix + queue is not a valid SQS queue name.
             DuplicateTaskName: the name already has a handler.
             UnsupportedHandler: the function has positional-only parameters or ``*args``.
+            ConfigurationError: the queue is a FIFO queue (``.fifo``), not supported yet.
         """
+        if queue.endswith(".fifo"):
+            raise ConfigurationError(
+                f"Queue {queue!r} is a FIFO queue, which needs a message group id on every "
+                "message; simple-worker does not send one yet. Use a standard queue."
+            )
 
         def register(handler: Handler) -> Handler:
             self.registry.register(task_name, handler, self.queue_prefix + queue)

@@ -127,6 +127,11 @@ class SQSQueue:
                 "(AWS_REGION, AWS_PROFILE, ...) or pass region= and endpoint_url=."
             ) from exc
 
+    @property
+    def client(self) -> SQSClient:
+        """The boto3 SQS client this adapter calls, for operator tools that need more of SQS."""
+        return self._client
+
     def describe(self, queue: str) -> QueueInfo:
         """Return the queue's URL and settings, read from SQS on first use, then cached.
 
@@ -220,7 +225,8 @@ class SQSQueue:
             unknown=tuple(m.id for m in messages if fate[m.id] == "unknown"),
         )
         if result.failed or result.unknown:
-            logger.warning(
+            # DEBUG: the caller gets all of this in the result, and raises or logs it itself.
+            logger.debug(
                 "Sent %d of %d messages to %s; not sent: %s; unknown: %s",
                 len(result.sent),
                 len(messages),

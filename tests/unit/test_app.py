@@ -279,3 +279,8 @@ def test_public_api_lists_exactly_the_public_names():
     modules = {"adapters", "app", "cli", "domain", "ports", "services", "testing"}
 
     assert set(simple_worker.__all__) - {"__version__"} == public - modules
+
+
+def test_registering_on_a_fifo_queue_is_refused_until_group_ids_are_supported(app):
+    with pytest.raises(ConfigurationError, match="FIFO queue"):
+        app.register_task_handler("t", queue="jobs.fifo")

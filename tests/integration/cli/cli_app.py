@@ -1,14 +1,58 @@
-"""An application for the command-line tests; its queue prefix comes from the environment."""
+"""An application for the command-line tests, imported by the commands as ``cli_app:app``.
 
+Environment:
+
+- ``CLI_TEST_PREFIX``: the queue prefix (each test uses its own).
+- ``CLI_TEST_RECORD``: a file where ``record`` appends one JSON line when a task
+  starts and one when it ends, each a single write, so processes can share it.
+- ``CLI_TEST_IMPORT_SLEEP``: seconds the import takes, after writing "cli_app is
+  importing" on stderr, so a test can signal a worker that is still starting.
+- ``CLI_TEST_BREAK_CHILDREN``: when set, importing this module fails inside a
+  supervised worker process (``SIMPLE_WORKER_PROCESS`` is set), so that process
+  exits with status 2 while the supervisor's own checks passed.
+"""
+
+import json
 import os
+import sys
+import time
 from pathlib import Path
 
 from simple_worker import App
+
+if os.environ.get("CLI_TEST_IMPORT_SLEEP"):
+    sys.stderr.write("cli_app is importing\n")
+    sys.stderr.flush()
+    time.sleep(float(os.environ["CLI_TEST_IMPORT_SLEEP"]))
+
+if os.environ.get("CLI_TEST_BREAK_CHILDREN") and "SIMPLE_WORKER_PROCESS" in os.environ:
+    raise RuntimeError("this worker process is broken on purpose")
 
 app = App.init(queue_prefix=os.environ["CLI_TEST_PREFIX"])
 not_an_app = "just a string"
 
 
+def append_record(**fields):
+    line = json.dumps({**fields, "pid": os.getpid()}) + "\n"
+    fd = os.open(os.environ["CLI_TEST_RECORD"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
 @app.register_task_handler("touch")
 def touch(path):
     Path(path).write_text("ran", encoding="utf-8")
+
+
+@app.register_task_handler("record")
+def record(n, sleep=0.0):
+    append_record(event="start", n=n)
+    time.sleep(sleep)
+    append_record(event="end", n=n)
+
+
+@app.register_task_handler("fail")
+def fail(n):
+    raise ValueError(f"task {n} fails on purpose")

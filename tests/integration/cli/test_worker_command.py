@@ -1,3 +1,4 @@
+import json
 import os
 import signal
 import subprocess
@@ -94,3 +95,44 @@ def test_the_worker_command_runs_tasks_and_stops_cleanly_on_sigterm(
 
     assert worker.returncode == 0
     assert "Worker stopped" in stderr
+
+
+def test_json_logs_are_one_object_per_line_with_every_structured_field(
+    create_queue, producer, start_cli, records, wait_until
+):
+    create_queue("default", VisibilityTimeout=30)
+    ok_id = producer.add_task("record", n=1)
+    failed_id = producer.add_task("fail", n=2)
+
+    worker = start_cli("worker", "cli_app:app", "--wait-seconds", "1", "--log-format", "json")
+    wait_until(lambda: "Failed to process task" in worker.stderr() and records("end"))
+    worker.send(signal.SIGTERM)
+
+    assert worker.wait() == 0
+    entries = [json.loads(line) for line in worker.stderr().splitlines()]
+    assert all({"timestamp", "level", "logger", "message", "process"} <= set(e) for e in entries)
+    done = next(e for e in entries if e["message"] == "Processed task record successfully")
+    assert (done["task_name"], done["task_id"], done["level"]) == ("record", ok_id, "INFO")
+    failure = next(e for e in entries if e["message"].startswith("Failed to process task fail"))
+    assert (failure["task_id"], failure["error_type"], failure["level"]) == (
+        failed_id,
+        "ValueError",
+        "ERROR",
+    )
+    assert "Traceback" in failure["exception"]
+    assert "task 2 fails on purpose" in failure["exception"]
+    assert any(e["message"] == "Worker stopped" and e.get("succeeded") == 1 for e in entries)
+
+
+def test_a_signal_while_the_app_imports_stops_the_worker_cleanly(
+    create_queue, start_cli, wait_until
+):
+    create_queue("default")
+    worker = start_cli(
+        "worker", "cli_app:app", "--wait-seconds", "1", env={"CLI_TEST_IMPORT_SLEEP": "1"}
+    )
+    wait_until(lambda: "cli_app is importing" in worker.stderr())
+    worker.send(signal.SIGTERM)
+
+    assert worker.wait() == 0
+    assert "Worker stopped" in worker.stderr()
