@@ -39,35 +39,57 @@ class HeldMessages:
         self._changed = threading.Condition()
         self._buffer: deque[_Held] = deque()
         self._running: dict[str, _Held] = {}
+        self._reserved = 0
+        self._idle_takers = 0
         self._closed = False
 
-    def room(self) -> int:
-        """Return how many more messages the buffer takes."""
-        with self._changed:
-            return max(self.capacity - len(self._buffer), 0)
+    def reserve(self, wanted: int, timeout: float, *, extra: int = 0) -> int:
+        """Wait up to ``timeout`` for room for ``wanted`` messages, and book it; return 0 if none.
 
-    def wait_for_room(self, wanted: int, timeout: float) -> int:
-        """Wait up to ``timeout`` for room for ``wanted`` messages; return the room there is."""
-        with self._changed:
-            self._changed.wait_for(
-                lambda: self._closed or self.capacity - len(self._buffer) >= wanted, timeout
-            )
-            return 0 if self._closed else max(self.capacity - len(self._buffer), 0)
+        Room counts buffered messages and those booked by receives still under way,
+        so the buffer never holds more than ``capacity``. A receiver may go ``extra``
+        beyond it while the buffer is empty and task threads wait for work: tasks
+        are then so quick that more receives must overlap to keep them busy.
+        """
 
-    def add(self, messages: Sequence[ReceivedMessage], visibility_timeout: int) -> bool:
-        """Buffer freshly received messages; False (and nothing buffered) once closed."""
+        def room() -> int:
+            starving = not self._buffer and self._idle_takers > 0
+            limit = self.capacity + (extra if starving else 0)
+            return limit - len(self._buffer) - self._reserved
+
+        with self._changed:
+            self._changed.wait_for(lambda: self._closed or room() >= wanted, timeout)
+            if self._closed or room() < wanted:
+                return 0
+            self._reserved += wanted
+            return wanted
+
+    def add(
+        self, messages: Sequence[ReceivedMessage], visibility_timeout: int, reserved: int
+    ) -> bool:
+        """Buffer messages a receive booked ``reserved`` places for; False once closed.
+
+        Once closed nothing is buffered: the caller releases the messages.
+        """
         deadline = self._clock.monotonic() + visibility_timeout
         with self._changed:
+            self._reserved -= reserved
+            self._changed.notify_all()
             if self._closed:
                 return False
             self._buffer.extend(_Held(message, deadline) for message in messages)
-            self._changed.notify_all()
             return True
 
     def take(self, timeout: float) -> ReceivedMessage | None:
         """Move the oldest buffered message to running and return it; None if none came."""
         with self._changed:
-            self._changed.wait_for(lambda: self._closed or self._buffer, timeout)
+            self._idle_takers += 1
+            if not self._buffer:
+                self._changed.notify_all()  # receivers may now overlap (see `reserve`)
+            try:
+                self._changed.wait_for(lambda: self._closed or self._buffer, timeout)
+            finally:
+                self._idle_takers -= 1
             if self._closed or not self._buffer:
                 return None
             held = self._buffer.popleft()

@@ -6,6 +6,11 @@ the queue is busy and up to ``receivers - 1`` helpers receive beside the lead,
 so that round trips overlap: against real SQS a call takes 10-30 ms, and one
 receiver at a time could not fetch more than a few hundred messages a second.
 A helper goes back to sleep as soon as a receive comes back short.
+
+Every receive first books room in the buffer for what it asks, so the buffer
+never exceeds its size; only while the buffer is empty and task threads wait
+may helpers book beyond it (see `HeldMessages.reserve`). Slow tasks thus never
+pile up in one worker, and quick ones are not starved by round trips.
 """
 
 from __future__ import annotations
@@ -70,12 +75,13 @@ class QueuePoller:
             ).start()
 
     def _receive_until_stopped(self, lead: bool) -> None:
+        extra = 0 if lead else self._wanted * (self._receivers - 1)
         while not self._stopping.is_set():
             if not lead and not self._busy.wait(_TICK):
                 continue
-            room = self._held.wait_for_room(self._wanted, _TICK)
-            if room > 0:
-                self._receive(min(MAX_BATCH_SIZE, room))
+            booked = self._held.reserve(self._wanted, _TICK, extra=extra)
+            if booked:
+                self._receive(booked)
 
     def _receive(self, count: int) -> None:
         try:
@@ -83,6 +89,7 @@ class QueuePoller:
                 self.queue_name, max_messages=count, wait_seconds=self._wait_seconds
             )
         except Exception as exc:  # noqa: BLE001 - a receiver must outlive any failure
+            self._held.add([], self._visibility_timeout, reserved=count)
             self._busy.clear()
             self._stopping.wait(self._failures.failed(exc))
             return
@@ -91,7 +98,7 @@ class QueuePoller:
             self._busy.set()
         else:
             self._busy.clear()
-        if messages and not self._held.add(messages, self._visibility_timeout):
+        if not self._held.add(messages, self._visibility_timeout, reserved=count) and messages:
             self._release(messages)
 
 

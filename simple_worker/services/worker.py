@@ -126,6 +126,14 @@ class Worker:
             with self._signal_scope(self.stop):
                 self._run()
 
+    def buffered_count(self) -> int:
+        """Return how many received messages wait for a task thread."""
+        return self._held.buffered_count()
+
+    def running_count(self) -> int:
+        """Return how many tasks are running."""
+        return self._held.running_count()
+
     def stop(self) -> None:
         """Ask the worker to stop gracefully; `start` returns once it has. Thread-safe."""
         self._stopping.set()

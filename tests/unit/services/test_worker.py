@@ -307,3 +307,18 @@ def test_a_single_finished_task_is_deleted_within_a_second_not_held_for_a_full_b
     with running(app.worker(wait_seconds=1)) as worker:
         wait_until(lambda: worker.counts["succeeded"] == 1)
         wait_until(lambda: memory.bodies("default") == [], timeout=5)
+
+
+def test_a_worker_with_slow_tasks_never_holds_more_than_its_buffer_and_threads(app, memory):
+    app.register_task_handler("slow")(lambda n: time.sleep(0.02))
+    app.add_tasks("slow", [{"n": n} for n in range(60)])
+    buffered, running_tasks = set(), set()
+
+    with running(app.worker(threads=1, buffer_size=5, wait_seconds=1)) as worker:
+        while worker.counts["succeeded"] < 60:
+            buffered.add(worker.buffered_count())
+            running_tasks.add(worker.running_count())
+            time.sleep(0.002)
+
+    assert max(buffered) <= 5
+    assert max(running_tasks) <= 1
