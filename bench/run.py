@@ -49,7 +49,11 @@ def main() -> int:
     # The emulator's dummy credentials, for this process and the workers it starts.
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")  # noqa: S106
     with contextlib.ExitStack() as stack:
-        endpoint, _ = stack.enter_context(emulator(args.emulator))
+        endpoint, server = stack.enter_context(emulator(args.emulator))
+        if args.pin:
+            # The worker gets CPU 0 to itself; this process and the emulator share CPU 1.
+            os.sched_setaffinity(0, {1})
+            os.sched_setaffinity(server.pid, {1})
         if args.latency_ms:
             port = int(endpoint.rsplit(":", 1)[1])
             endpoint = stack.enter_context(DelayingProxy(port, args.latency_ms / 1000)).url
@@ -80,6 +84,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--single-sends", type=int, default=1000, help="add_task calls to time")
     parser.add_argument("--idle-seconds", type=float, default=125, help="idle worker run length")
     parser.add_argument("--quick", action="store_true", help="small N, short idle run (CI)")
+    parser.add_argument(
+        "--pin", action="store_true", help="give the worker a CPU of its own (Linux, 2+ CPUs)"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if a call budget is exceeded")
     parser.add_argument("--json", default=str(HERE / "results" / "latest.json"))
     args = parser.parse_args()
@@ -103,6 +110,11 @@ class Bench:
         """Run every scenario; return the figures by scenario."""
         n = self.args.tasks
         results: dict[str, Any] = {"machine": _machine(), "options": vars(self.args)}
+        # The idle worker waits on its own empty queues while the other scenarios run.
+        idle_prefix = self._queues("default", "other")
+        idle = self._start_worker(
+            idle_prefix, seconds=self.args.idle_seconds, queues="default,other"
+        )
         results["enqueue"] = self.enqueue()
         results["saturation"] = self.saturation(tasks=min(n, 1000))
         results["drain"] = [
@@ -112,7 +124,7 @@ class Bench:
             self.drain(threads=64, sleep=0.01, tasks=max(n // 2, 100)),
         ]
         results["latency"] = self.latency(tasks=200 if not self.args.quick else 50)
-        results["idle"] = self.idle(self.args.idle_seconds)
+        results["idle"] = self.idle(idle)
         results["testing_worker"] = testing_worker_cost(20_000 if not self.args.quick else 2000)
         return results
 
@@ -202,10 +214,9 @@ class Bench:
             time.sleep(0.02)
         return self._finish_worker(worker)
 
-    def idle(self, seconds: float) -> dict[str, Any]:
+    def idle(self, worker: subprocess.Popen[str]) -> dict[str, Any]:
         """Measure a worker on two empty queues: receive calls per minute per queue."""
-        prefix = self._queues("default", "other")
-        figures = self._run_worker(prefix, seconds=seconds, queues="default,other")
+        figures = self._finish_worker(worker)
         # Steady state: the mean gap between one queue's receives, not a count over a window
         # whose edges add a poll.
         figures["receives_per_minute_per_queue"] = 60 / statistics.mean(
@@ -241,6 +252,8 @@ class Bench:
             "--prefix",
             prefix,
         ]
+        if self.args.pin:
+            options = {**options, "cpu": 0}
         for key, value in options.items():
             command += [f"--{key}", str(value)]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603

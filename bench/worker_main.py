@@ -15,6 +15,7 @@ import argparse
 import collections
 import itertools
 import json
+import os
 import resource
 import threading
 import time
@@ -36,7 +37,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=0, help="stop after this long; 0: never")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sleep", type=float, default=0.0, help="each task's sleep, seconds")
+    parser.add_argument("--cpu", type=int, help="pin this process to one CPU (Linux)")
     args = parser.parse_args()
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
 
     calls: collections.Counter[str] = collections.Counter()
     receives: dict[str, list[float]] = collections.defaultdict(list)

@@ -25,7 +25,7 @@ class DeleteBatcher:
     """Collects receipts of finished tasks and deletes them in batches, on its own thread."""
 
     def __init__(
-        self, queue: QueuePort, clock: ClockPort, max_wait: float = 1.0, concurrency: int = 4
+        self, queue: QueuePort, clock: ClockPort, max_wait: float = 1.0, concurrency: int = 8
     ) -> None:
         self._queue = queue
         self._calls = ThreadPoolExecutor(concurrency, thread_name_prefix="simple-worker-delete")

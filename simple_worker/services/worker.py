@@ -55,7 +55,7 @@ class WorkerOptions:
     buffer_size: int | None = None
     retry_policy: RetryPolicy | None = None
     delete_max_wait: float = 1.0
-    receivers_per_queue: int = 4
+    receivers_per_queue: int = 8
 
     def __attrs_post_init__(self) -> None:
         if self.threads < 1:
