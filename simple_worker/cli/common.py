@@ -11,6 +11,7 @@ from simple_worker.cli.loading import load_app
 from simple_worker.domain.errors import ConfigurationError
 from simple_worker.domain.registry import check_queue_name
 from simple_worker.services.retry import ExponentialBackoff, RetryIntervals, RetryPolicy
+from simple_worker.services.worker import Worker
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -148,6 +149,22 @@ def retry_policy(args: argparse.Namespace, *, jitter: bool = True) -> RetryPolic
     if args.retry_intervals is not None:
         return RetryIntervals(args.retry_intervals)
     return None
+
+
+def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
+    """Load ``args.app`` and make the worker the ``worker`` command's options ask for.
+
+    Raises:
+        ConfigurationError: the app does not load, or an option is out of range.
+    """
+    app = load_app(args.app)
+    worker = app.worker(
+        args.queues,
+        threads=args.threads,
+        wait_seconds=args.wait_seconds,
+        retry_policy=retry_policy(args),
+    )
+    return app, worker
 
 
 def app_and_queues(args: argparse.Namespace) -> tuple[App, list[str]]:

@@ -36,8 +36,7 @@ from types import FrameType
 
 import attrs
 
-from simple_worker.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, retry_policy
-from simple_worker.cli.loading import load_app
+from simple_worker.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, build_worker
 from simple_worker.domain.errors import ConfigurationError, QueueNotFound
 
 logger = logging.getLogger(__name__)
@@ -125,14 +124,8 @@ def supervise(args: argparse.Namespace) -> int:
         SimpleWorkerError: the app does not load, an option is out of range, or a
             queue is missing (before any process starts).
     """
-    app = load_app(args.app)
-    # Built for its checks only: the options' ranges and the queue names.
-    worker = app.worker(
-        args.queues,
-        threads=args.threads,
-        wait_seconds=args.wait_seconds,
-        retry_policy=retry_policy(args),
-    )
+    # Built for its checks only: the app loads, the options' ranges, the queue names.
+    app, worker = build_worker(args)
     if not worker.queue_names:
         raise ConfigurationError("The worker has no queues: register a task handler first.")
     missing = []

@@ -21,12 +21,11 @@ from simple_worker.cli.common import (
     add_app_argument,
     add_queues_argument,
     add_retry_arguments,
+    build_worker,
     positive_int,
-    retry_policy,
     seconds,
     wait_seconds,
 )
-from simple_worker.cli.loading import load_app
 from simple_worker.cli.supervisor import DEFAULT_SHUTDOWN_TIMEOUT, supervise
 from simple_worker.services.worker import Worker
 
@@ -118,13 +117,7 @@ def run_in_process(args: argparse.Namespace) -> int:
             "manager's stop timeout decides (systemd TimeoutStopSec, Kubernetes "
             "terminationGracePeriodSeconds)"
         )
-    app = load_app(args.app)
-    worker = app.worker(
-        args.queues,
-        threads=args.threads,
-        wait_seconds=args.wait_seconds,
-        retry_policy=retry_policy(args),
-    )
+    _, worker = build_worker(args)
     early.attach(worker)
     if args.parent_pid is not None:
         threading.Thread(
