@@ -6,6 +6,7 @@ workers receive it from SQS and call the handler registered under that name.
 
 from importlib import metadata as _metadata
 
+from simple_worker.adapters.json_log import JsonLogFormatter
 from simple_worker.adapters.task_executor import TaskExecutor
 from simple_worker.adapters.testing_worker import RunReport, TestingWorker
 from simple_worker.app import App
@@ -28,7 +29,9 @@ from simple_worker.domain.errors import (
     UnknownTask,
     UnsupportedHandler,
 )
-from simple_worker.domain.task import Task
+from simple_worker.domain.task import Delivery, Task
+from simple_worker.services.dispatcher import Dispatched, Outcome
+from simple_worker.services.middleware import Middleware
 from simple_worker.services.retry import ExponentialBackoff, RetryIntervals, RetryPolicy
 from simple_worker.services.worker import Worker
 
@@ -40,13 +43,18 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a sour
 __all__ = [
     "App",
     "ConfigurationError",
+    "Delivery",
+    "Dispatched",
     "DuplicateTaskName",
     "ExponentialBackoff",
     "InvalidPayload",
     "InvalidQueueName",
     "InvalidTaskName",
+    "JsonLogFormatter",
     "MessageDecodeError",
     "MessageTooLarge",
+    "Middleware",
+    "Outcome",
     "PayloadMismatch",
     "QueueNotFound",
     "QueueServiceError",

@@ -5,9 +5,11 @@ No polling, retrying or JSON here: `App` wires and delegates.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from simple_worker.adapters.heartbeat_file import HeartbeatFile
 from simple_worker.adapters.memory_queue import InMemoryQueue
 from simple_worker.adapters.signals import stop_on_signals
 from simple_worker.adapters.system_clock import SystemClock
@@ -19,6 +21,7 @@ from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.executor import ExecutorFactory
 from simple_worker.ports.queue import QueuePort
 from simple_worker.services.dispatcher import Dispatcher
+from simple_worker.services.middleware import MiddlewareChain
 from simple_worker.services.producer import Producer
 from simple_worker.services.retry import RetryPolicy
 from simple_worker.services.worker import MAX_WAIT_SECONDS, Worker, WorkerOptions
@@ -148,6 +151,8 @@ class App:
         wait_seconds: int = MAX_WAIT_SECONDS,
         buffer_size: int | None = None,
         retry_policy: RetryPolicy | None = None,
+        middleware: Iterable[object] = (),
+        heartbeat_file: str | os.PathLike[str] | None = None,
     ) -> Worker:
         """Make a worker; ``worker.start()`` consumes until SIGTERM/SIGINT or ``stop()``.
 
@@ -162,6 +167,11 @@ class App:
             retry_policy: sets a failed task's visibility from its receive count
                 (`ExponentialBackoff`, `RetryIntervals`); default: the queue's
                 visibility timeout decides when it comes back.
+            middleware: objects observing every message and the worker (see
+                `Middleware`), called in order.
+            heartbeat_file: a file touched every few seconds while the worker
+                consumes normally, for a liveness probe; it goes stale once
+                receives have failed for a minute or the worker stopped.
 
         Raises:
             ConfigurationError: an option is out of range.
@@ -169,7 +179,7 @@ class App:
         return Worker(
             self.queue,
             self._full_queue_names(queue_names),
-            Dispatcher(self.registry, task_executor_cls or TaskExecutor),
+            self._dispatcher(task_executor_cls, middleware),
             clock=self.clock,
             options=WorkerOptions(
                 threads=threads,
@@ -178,12 +188,15 @@ class App:
                 retry_policy=retry_policy,
             ),
             signal_scope=stop_on_signals,
+            liveness=HeartbeatFile(heartbeat_file) if heartbeat_file is not None else None,
         )
 
     def testing_worker(
         self,
         queue_names: Sequence[str] | None = None,
         task_executor_cls: ExecutorFactory | None = None,
+        *,
+        middleware: Iterable[object] = (),
     ) -> TestingWorker:
         """Make a worker that runs queued tasks synchronously, for tests.
 
@@ -191,11 +204,23 @@ class App:
             queue_names: queues to drain, without the prefix; default: every queue
                 a task is registered on.
             task_executor_cls: a `TaskExecutor` subclass to run tasks with.
+            middleware: objects observing every message and the worker, as for
+                `worker`.
         """
         return TestingWorker(
             queue=self.queue,
             queue_names=self._full_queue_names(queue_names),
-            dispatcher=Dispatcher(self.registry, task_executor_cls or TaskExecutor),
+            dispatcher=self._dispatcher(task_executor_cls, middleware),
+        )
+
+    def _dispatcher(
+        self, executor_factory: ExecutorFactory | None, middleware: Iterable[object]
+    ) -> Dispatcher:
+        return Dispatcher(
+            self.registry,
+            executor_factory or TaskExecutor,
+            MiddlewareChain(middleware),
+            self.clock,
         )
 
     def _full_queue_names(self, queue_names: Sequence[str] | None) -> list[str]:

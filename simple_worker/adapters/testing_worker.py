@@ -7,6 +7,7 @@ caller's thread and without waiting for anything.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import attrs
@@ -14,6 +15,8 @@ import attrs
 from simple_worker.domain.errors import TooManyTasks
 from simple_worker.ports.queue import QueuePort, ReceivedMessage, VisibilityChange
 from simple_worker.services.dispatcher import Dispatched, Dispatcher, Outcome
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_TASKS = 10_000
 
@@ -78,12 +81,26 @@ class TestingWorker:
             Exception: with ``raise_errors``, the first error a handler raised, or the
                 `TaskRefused` / `MessageDecodeError` of a message that cannot run.
         """
+        self.dispatcher.middleware.worker_started(self)
+        try:
+            return self._run_all(raise_errors, max_tasks)
+        finally:
+            self.dispatcher.middleware.worker_stopped(self)
+
+    def _run_all(self, raise_errors: bool, max_tasks: int) -> RunReport:
         runs: list[Dispatched] = []
         while True:
             received_any = False
             for queue_name in self.queue_names:
                 batch = self.queue.receive_batch(queue_name, wait_seconds=0)
                 received_any = received_any or bool(batch)
+                if batch:
+                    logger.debug(
+                        "Received %d message(s) from %s",
+                        len(batch),
+                        queue_name,
+                        extra={"queue": queue_name, "count": len(batch)},
+                    )
                 done = 0
                 try:
                     for message in batch:

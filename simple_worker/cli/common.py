@@ -163,6 +163,7 @@ def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
         threads=args.threads,
         wait_seconds=args.wait_seconds,
         retry_policy=retry_policy(args),
+        heartbeat_file=args.heartbeat_file,
     )
     return app, worker
 

@@ -2,57 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from datetime import datetime, timezone
+
+from simple_worker.adapters.json_log import JsonLogFormatter
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 
-# Every attribute a LogRecord has by itself; anything else on a record came from `extra=`.
-_STANDARD_ATTRIBUTES = frozenset(
-    vars(logging.LogRecord("", logging.INFO, "", 0, "", None, None))
-) | {"message", "asctime", "taskName"}
-
-
-class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON object: the standard fields and every ``extra=`` field.
-
-    Fields: ``timestamp`` (UTC, ISO 8601 with milliseconds), ``level``, ``logger``,
-    ``message``, ``process`` (the PID: several worker processes share a log), then
-    the record's extra fields (``task_name``, ``task_id``, ``queue``, ...), and
-    ``exception`` (the formatted traceback) when there is one. A value JSON cannot
-    hold is written as its ``str``.
-    """
-
-    def format(self, record: logging.LogRecord) -> str:
-        """Return the record as a single line of JSON."""
-        moment = datetime.fromtimestamp(record.created, tz=timezone.utc)
-        entry: dict[str, object] = {
-            "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.")
-            + f"{moment.microsecond // 1000:03d}Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "process": record.process,
-        }
-        for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
-                entry.setdefault(key, value)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        elif record.exc_text:
-            entry["exception"] = record.exc_text
-        if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str)
+JsonFormatter = JsonLogFormatter
+"""The formatter's former name, kept for code that imported it from here."""
 
 
 def configure_logging(level: str = "WARNING", log_format: str = "text") -> None:
     """Log to stderr at ``level``, as ``text`` or ``json`` lines."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+        JsonLogFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
     logging.basicConfig(level=level, handlers=[handler])
     if level != "DEBUG":

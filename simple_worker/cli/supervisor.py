@@ -89,6 +89,9 @@ def child_command(args: argparse.Namespace, parent_pid: int) -> list[str]:
     ]
     if args.retry_backoff is not None:
         command += ["--retry-backoff", f"{args.retry_backoff:g}"]
+    if args.heartbeat_file is not None:
+        # Shared by the processes: fresh while at least one of them consumes.
+        command += ["--heartbeat-file", args.heartbeat_file]
     if args.retry_intervals is not None:
         command += ["--retry-intervals", ",".join(map(str, args.retry_intervals))]
     return [*command, "--processes", "1", "--parent-pid", str(parent_pid)]

@@ -89,6 +89,12 @@ def register(commands: Commands) -> None:
         choices=("text", "json"),
         help="text lines, or one JSON object per line with every structured field (default: text)",
     )
+    parser.add_argument(
+        "--heartbeat-file",
+        metavar="PATH",
+        help="touch PATH every few seconds while consuming normally, for a liveness probe "
+        "(it goes stale once receives have failed for a minute, or the worker stopped)",
+    )
     add_retry_arguments(parser)
     # Given by the supervisor to its worker processes, which stop if it disappears.
     parser.add_argument("--parent-pid", type=positive_int, help=argparse.SUPPRESS)

@@ -48,14 +48,27 @@ def _valid_task_name(_instance: object, _attribute: attrs.Attribute[str], value:
 
 
 @attrs.frozen
+class Delivery:
+    """Which message brought a task to the worker, for logs and middleware."""
+
+    message_id: str
+    queue: str
+    """The full queue name, prefix included."""
+    receive_count: int
+    """How many times the queue has handed this message out, this time included."""
+
+
+@attrs.frozen
 class Task:
     """One unit of work: a handler's name and the keyword arguments to call it with.
 
     ``id`` and ``enqueued_at`` are None only for messages from producers that did not
-    set them (simple-worker 0.2.x).
+    set them (simple-worker 0.2.x). ``delivery`` is set on a task a worker received,
+    and is None on one being sent; it takes no part in equality.
     """
 
     name: str = attrs.field(validator=_valid_task_name)
     payload: Mapping[str, Any]
     id: str | None = None
     enqueued_at: datetime | None = None
+    delivery: Delivery | None = attrs.field(default=None, eq=False)

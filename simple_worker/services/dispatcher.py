@@ -1,23 +1,30 @@
 """Running one received message: decode, look up, check, execute. Uses the ports only.
 
 The real worker and the testing worker both go through `Dispatcher`, so a task
-runs the same way in a test as in production. A message that cannot run is
-rejected with its reason and never executed.
+runs the same way in a test as in production, middleware included. A message
+that cannot run is rejected with its reason and never executed.
+
+Log lines: a rejection is one WARNING here; a task's start, success and failure
+are logged by the executor's hooks (`TaskExecutor`), which see the same fields.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 
 from simple_worker.domain.envelope import decode_envelope
 from simple_worker.domain.errors import MessageDecodeError, TaskRefused
 from simple_worker.domain.registry import TaskRegistry
-from simple_worker.domain.task import Task
+from simple_worker.domain.task import Delivery, Task
+from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.executor import ExecutorFactory
 from simple_worker.ports.queue import ReceivedMessage
+from simple_worker.services.middleware import MiddlewareChain
 
 logger = logging.getLogger(__name__)
 
@@ -35,46 +42,96 @@ class Outcome(enum.Enum):
 
 @attrs.frozen
 class Dispatched:
-    """What became of one message; ``task`` is None when the body did not decode."""
+    """What became of one message; ``task`` is None when the body did not decode.
+
+    ``duration`` is the seconds the task took, middleware and hooks included; None
+    for a rejected message or when the dispatcher has no clock.
+    """
 
     message: ReceivedMessage
     outcome: Outcome
     task: Task | None = None
     error: Exception | None = None
+    duration: float | None = None
 
 
 @attrs.frozen
 class Dispatcher:
-    """Runs received messages through the registry and an executor."""
+    """Runs received messages through the registry, the middleware and an executor."""
 
     registry: TaskRegistry
     executor_factory: ExecutorFactory
+    middleware: MiddlewareChain = attrs.field(factory=MiddlewareChain)
+    clock: ClockPort | None = None
 
     def dispatch(self, message: ReceivedMessage) -> Dispatched:
         """Run ``message``'s task unless it cannot run; never raises for the message's sake."""
+        task: Task | None = None
         try:
-            task = decode_envelope(message.body)
+            task = attrs.evolve(
+                decode_envelope(message.body),
+                delivery=Delivery(message.message_id, message.queue, message.receive_count),
+            )
             registration = self.registry.get(task.name)
             registration.signature.check(task.payload)
         except (MessageDecodeError, TaskRefused) as exc:
-            _log_rejection(message, exc)
-            return Dispatched(message, Outcome.REJECTED, error=exc)
+            _log_rejection(message, task, exc)
+            self.middleware.on_rejected(message, exc)
+            return Dispatched(message, Outcome.REJECTED, task, exc)
+        started = self.clock.monotonic() if self.clock is not None else None
+        entered, error = self.middleware.before_task(task, message)
+        if error is not None:
+            logger.error(
+                "Task %s not run: a middleware's before_task raised %s",
+                task.name,
+                type(error).__name__,
+                extra={
+                    **_fields(message, task),
+                    "outcome": "failed",
+                    "error_type": type(error).__name__,
+                },
+            )
+        else:
+            error = self._execute(registration.handler, task, message)
+        outcome = Outcome.SUCCEEDED if error is None else Outcome.FAILED
+        duration = None
+        if started is not None and self.clock is not None:
+            duration = self.clock.monotonic() - started
+        result = Dispatched(message, outcome, task, error, duration)
+        self.middleware.after_task(entered, task, message, result)
+        return result
+
+    def _execute(
+        self, handler: Callable[..., Any], task: Task, message: ReceivedMessage
+    ) -> Exception | None:
         try:
-            outcome = self.executor_factory(registration.handler).run(task)
+            return self.executor_factory(handler).run(task).error
         except Exception as exc:
             # The executor's own hooks raised; the task may or may not have run.
             logger.exception(
                 "Task executor failed around task %s",
                 task.name,
-                extra={"task_name": task.name, "task_id": task.id, "queue": message.queue},
+                extra={
+                    **_fields(message, task),
+                    "outcome": "failed",
+                    "error_type": type(exc).__name__,
+                },
             )
-            return Dispatched(message, Outcome.FAILED, task, exc)
-        if outcome.error is None:
-            return Dispatched(message, Outcome.SUCCEEDED, task)
-        return Dispatched(message, Outcome.FAILED, task, outcome.error)
+            return exc
 
 
-def _log_rejection(message: ReceivedMessage, reason: Exception) -> None:
+def _fields(message: ReceivedMessage, task: Task | None) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "message_id": message.message_id,
+        "queue": message.queue,
+        "receive_count": message.receive_count,
+    }
+    if task is not None:
+        fields.update(task_name=task.name, task_id=task.id)
+    return fields
+
+
+def _log_rejection(message: ReceivedMessage, task: Task | None, reason: Exception) -> None:
     logger.warning(
         "Rejected message %s from %s (receive %d): %s",
         message.message_id,
@@ -82,9 +139,9 @@ def _log_rejection(message: ReceivedMessage, reason: Exception) -> None:
         message.receive_count,
         reason,
         extra={
-            "message_id": message.message_id,
-            "queue": message.queue,
-            "receive_count": message.receive_count,
+            **_fields(message, task),
+            "outcome": "rejected",
+            "error_type": type(reason).__name__,
             "reason": type(reason).__name__,
         },
     )

@@ -94,12 +94,23 @@ class QueuePoller:
             self._stopping.wait(self._failures.failed(exc))
             return
         self._failures.succeeded()
+        if messages:
+            logger.debug(
+                "Received %d message(s) from %s",
+                len(messages),
+                self.queue_name,
+                extra={"queue": self.queue_name, "count": len(messages)},
+            )
         if len(messages) == count:
             self._busy.set()
         else:
             self._busy.clear()
         if not self._held.add(messages, self._visibility_timeout, reserved=count) and messages:
             self._release(messages)
+
+    def failing_for(self) -> float:
+        """Return for how many seconds every receive has failed; 0.0 while they work."""
+        return self._failures.failing_for()
 
 
 class _FailureLog:
@@ -111,6 +122,7 @@ class _FailureLog:
         self._lock = threading.Lock()
         self._failures = 0
         self._last_logged: float | None = None
+        self._failing_since: float | None = None
 
     def failed(self, exc: Exception) -> float:
         """Record a failure; return how long to wait before the next attempt."""
@@ -118,6 +130,8 @@ class _FailureLog:
             self._failures += 1
             failures = self._failures
             now = self._clock.monotonic()
+            if self._failing_since is None:
+                self._failing_since = now
             log = self._last_logged is None or now - self._last_logged >= _ERROR_LOG_INTERVAL
             if log:
                 self._last_logged = now
@@ -133,10 +147,17 @@ class _FailureLog:
         delay = min(_MAX_BACKOFF, float(2 ** min(failures - 1, 8)))
         return delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
 
+    def failing_for(self) -> float:
+        """Return the seconds since the first failure of the current streak; 0.0 if none."""
+        with self._lock:
+            since = self._failing_since
+        return 0.0 if since is None else self._clock.monotonic() - since
+
     def succeeded(self) -> None:
         """Record a successful receive; log the recovery if receives had failed."""
         with self._lock:
             failures, self._failures, self._last_logged = self._failures, 0, None
+            self._failing_since = None
         if failures:
             logger.info(
                 "Receiving from %s works again after %d failure(s)",

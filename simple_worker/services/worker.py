@@ -7,7 +7,9 @@ Threads and their jobs:
 - ``threads`` task threads take messages from the buffer and run them;
 - the heartbeat keeps every held message (buffered or running) invisible while
   it is held, extending its visibility at half its queue's timeout;
-- the delete batcher deletes finished tasks' messages ten at a time.
+- the delete batcher deletes finished tasks' messages ten at a time;
+- with a liveness port (e.g. a heartbeat file), a beat every few seconds while
+  no queue's receives have failed for longer than a minute.
 
 On `stop` (or SIGTERM/SIGINT) pollers stop, buffered messages are released at
 once (visibility 0), running tasks finish and are deleted, then `start` returns.
@@ -25,6 +27,7 @@ import attrs
 
 from simple_worker.domain.errors import ConfigurationError, QueueNotFound, SimpleWorkerError
 from simple_worker.ports.clock import ClockPort
+from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
     QueueInfo,
@@ -42,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 MAX_WAIT_SECONDS = 20
 _TICK = 0.5  # how often idle threads look for a stop, in seconds
+_LIVENESS_INTERVAL = 5.0  # seconds between beats while the worker consumes normally
+_RECEIVE_FAILURE_GRACE = 60.0  # seconds of failing receives before beats stop
 
 SignalScope = Callable[[Callable[[], None]], AbstractContextManager[None]]
 
@@ -90,6 +95,7 @@ class Worker:
         clock: ClockPort,
         options: WorkerOptions,
         signal_scope: SignalScope | None = None,
+        liveness: LivenessPort | None = None,
     ) -> None:
         self.queue_names = list(dict.fromkeys(queue_names))
         self.options = options
@@ -98,6 +104,8 @@ class Worker:
         self._dispatcher = dispatcher
         self._clock = clock
         self._signal_scope = signal_scope
+        self._liveness = liveness
+        self._pollers: list[QueuePoller] = []
         self._stopping = threading.Event()
         self._tasks_done = threading.Event()
         self._started = False
@@ -171,11 +179,18 @@ class Worker:
             self.options.threads,
             extra={"queues": self.queue_names, "threads": self.options.threads},
         )
+        self._dispatcher.middleware.worker_started(self)
+        try:
+            self._consume()
+        finally:
+            self._dispatcher.middleware.worker_stopped(self)
+
+    def _consume(self) -> None:
         self._deleter.start()
         heartbeat = self._spawn("heartbeat", self._heartbeat)
         runners = [self._spawn(f"task-{n}", self._run_tasks) for n in range(self.options.threads)]
         for name in self.queue_names:
-            QueuePoller(
+            poller = QueuePoller(
                 self._queue,
                 name,
                 self._held,
@@ -185,16 +200,34 @@ class Worker:
                 stopping=self._stopping,
                 release=self._release,
                 clock=self._clock,
-            ).start()
-        while not self._stopping.wait(_TICK):
-            pass
+            )
+            self._pollers.append(poller)
+            poller.start()
+        self._wait_for_stop()
         self._release(self._held.close())
         for runner in runners:
             runner.join()
         self._tasks_done.set()
         heartbeat.join()
         self._deleter.stop()
-        logger.info("Worker stopped", extra=dict(self.counts))
+        logger.info("Worker stopped", extra={**self.counts, "queues": self.queue_names})
+
+    def _wait_for_stop(self) -> None:
+        """Wait for `stop`, beating the liveness port while receiving works."""
+        # Short waits: the main thread must stay responsive to signals.
+        last_beat: float | None = None
+        if self._liveness is not None:
+            self._liveness.beat()
+            last_beat = self._clock.monotonic()
+        while not self._stopping.wait(_TICK):
+            if self._liveness is None:
+                continue
+            now = self._clock.monotonic()
+            if last_beat is not None and now - last_beat < _LIVENESS_INTERVAL:
+                continue
+            if max(poller.failing_for() for poller in self._pollers) <= _RECEIVE_FAILURE_GRACE:
+                self._liveness.beat()
+                last_beat = now
 
     def _spawn(self, name: str, target: Callable[..., None], *args: object) -> threading.Thread:
         # Daemon threads: a second signal must be able to end the process at once.
@@ -246,8 +279,11 @@ class Worker:
             by_queue[message.queue].append(VisibilityChange(message.receipt, 0))
         for queue_name, changes in by_queue.items():
             self._change_visibility(queue_name, changes)
-        if messages:
-            logger.info("Released %d received message(s) that had not started", len(messages))
+            logger.info(
+                "Released %d received message(s) that had not started",
+                len(changes),
+                extra={"queue": queue_name, "count": len(changes)},
+            )
 
     def _heartbeat(self) -> None:
         """Extend held messages' visibility until the last running task has ended."""
@@ -264,6 +300,12 @@ class Worker:
         for message, timeout in due:
             by_queue[message.queue].append(VisibilityChange(message.receipt, timeout))
         for queue_name, changes in by_queue.items():
+            logger.debug(
+                "Extending the visibility of %d message(s) on %s",
+                len(changes),
+                queue_name,
+                extra={"queue": queue_name, "count": len(changes)},
+            )
             self._change_visibility(queue_name, changes)
 
     def _change_visibility(self, queue_name: str, changes: list[VisibilityChange]) -> None:

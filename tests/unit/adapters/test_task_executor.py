@@ -3,7 +3,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from simple_worker import Task, TaskExecutor
+from simple_worker import Delivery, Task, TaskExecutor
 
 
 def make_task(**payload):
@@ -100,3 +100,53 @@ def test_keyboard_interrupt_in_a_handler_is_not_swallowed():
 
     with pytest.raises(KeyboardInterrupt):
         TaskExecutor(handler).run(make_task())
+
+
+def received_task(**payload):
+    return Task(name="t", payload=payload, id="id-1", delivery=Delivery("m-1", "p-default", 2))
+
+
+def test_default_hooks_log_the_delivery_outcome_and_duration_of_a_received_task(caplog):
+    caplog.set_level(logging.INFO, logger="simple_worker")
+
+    TaskExecutor(lambda secret: None).run(received_task(secret="s3cr3t"))
+    TaskExecutor(lambda: 1 / 0).run(received_task())
+
+    started, succeeded, _, failed = caplog.records
+    for record in (started, succeeded, failed):
+        assert (record.message_id, record.queue, record.receive_count) == ("m-1", "p-default", 2)
+    assert (succeeded.outcome, failed.outcome, failed.error_type) == (
+        "succeeded",
+        "failed",
+        "ZeroDivisionError",
+    )
+    assert succeeded.duration >= 0
+    assert failed.duration >= 0
+    assert not any("s3cr3t" in str(vars(record)) for record in caplog.records)
+
+
+def test_a_subclass_hook_sees_the_delivery_and_duration():
+    seen = []
+
+    class Timing(TaskExecutor):
+        def success_handler(self, task):
+            seen.append((task.delivery.message_id, self.duration() >= 0))
+
+    Timing(lambda: None).run(received_task())
+
+    assert seen == [("m-1", True)]
+
+
+def test_a_subclass_that_replaces_init_still_runs_and_logs(caplog):
+    caplog.set_level(logging.INFO, logger="simple_worker")
+
+    class OwnInit(TaskExecutor):
+        def __init__(self, task_handler_fn):  # no super().__init__(), as some 0.2 code does
+            self.task_handler_fn = task_handler_fn
+
+    assert OwnInit(lambda: None).run(received_task()).succeeded
+    assert caplog.records[-1].duration >= 0
+
+
+def test_delivery_takes_no_part_in_task_equality():
+    assert received_task() == make_task()

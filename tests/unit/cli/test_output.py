@@ -5,7 +5,7 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-from simple_worker.cli.logs import JsonFormatter
+from simple_worker import JsonLogFormatter as JsonFormatter
 from simple_worker.cli.stats import QueueCounts, render_json, render_table
 from simple_worker.ports.queue import QueueStats
 

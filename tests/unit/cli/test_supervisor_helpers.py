@@ -82,3 +82,13 @@ def test_the_shutdown_status_is_0_only_when_every_worker_stopped_cleanly(codes, 
 
 def test_killed_workers_make_status_137():
     assert EXIT_KILLED == 137
+
+
+def test_the_heartbeat_file_is_passed_on_to_every_worker_process():
+    args = build_parser().parse_args(
+        ["worker", "m:app", "--processes", "2", "--heartbeat-file", "run/alive"]
+    )
+
+    command = child_command(args, parent_pid=1)
+
+    assert command[command.index("--heartbeat-file") + 1] == "run/alive"

@@ -2,10 +2,17 @@ import logging
 
 import pytest
 
-from simple_worker import MessageDecodeError, PayloadMismatch, TaskExecutor, UnknownTask
+from simple_worker import (
+    Delivery,
+    MessageDecodeError,
+    PayloadMismatch,
+    TaskExecutor,
+    UnknownTask,
+)
 from simple_worker.domain.registry import TaskRegistry
 from simple_worker.ports.queue import ReceivedMessage
 from simple_worker.services.dispatcher import Dispatcher, Outcome
+from simple_worker.testing.clock import FakeClock
 
 
 @pytest.fixture
@@ -101,3 +108,34 @@ def test_an_executor_whose_hook_raises_makes_the_task_fail_not_the_dispatcher():
 
     assert result.outcome is Outcome.FAILED
     assert str(result.error) == "hook bug"
+
+
+def test_a_rejection_has_the_stable_fields_and_names_the_task_when_it_decoded(dispatcher, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    dispatcher.dispatch(message('{"task_name": "nope", "task_payload": {}, "task_id": "x"}'))
+    dispatcher.dispatch(message("not json"))
+
+    named, unnamed = caplog.records
+    assert (named.outcome, named.error_type, named.task_name, named.task_id) == (
+        "rejected",
+        "UnknownTask",
+        "nope",
+        "x",
+    )
+    assert (named.message_id, named.queue, named.receive_count) == ("m-1", "q", 1)
+    assert (unnamed.outcome, unnamed.error_type) == ("rejected", "MessageDecodeError")
+    assert not hasattr(unnamed, "task_name")
+
+
+def test_a_dispatched_task_carries_its_delivery_and_duration():
+    registry = TaskRegistry()
+    registry.register("t", lambda: None, "q")
+    clock = FakeClock()
+
+    result = Dispatcher(registry, TaskExecutor, clock=clock).dispatch(
+        message('{"task_name": "t", "task_payload": {}}', receive_count=4)
+    )
+
+    assert result.task.delivery == Delivery(message_id="m-1", queue="q", receive_count=4)
+    assert result.duration == 0.0

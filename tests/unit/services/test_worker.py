@@ -322,3 +322,116 @@ def test_a_worker_with_slow_tasks_never_holds_more_than_its_buffer_and_threads(a
 
     assert max(buffered) <= 5
     assert max(running_tasks) <= 1
+
+
+# Lifecycle log lines and the liveness signal.
+
+STABLE_TASK_FIELDS = ("task_name", "task_id", "message_id", "queue", "receive_count")
+
+
+def test_a_task_life_is_logged_with_stable_fields_and_no_payload(app, memory, caplog):
+    @app.register_task_handler("t")
+    def handler(secret):
+        if secret == "fail":
+            raise ValueError("no")
+
+    ok_id = app.add_task("t", secret="s3cr3t")
+    app.add_task("t", secret="fail")
+    caplog.set_level(logging.DEBUG, logger="simple_worker")
+
+    with running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["succeeded"] + worker.counts["failed"] == 2)
+
+    def one(message_start, **fields):
+        [record] = [
+            r
+            for r in caplog.records
+            if r.getMessage().startswith(message_start)
+            and all(getattr(r, k, None) == v for k, v in fields.items())
+        ]
+        return record
+
+    assert one("Received 2 message(s) from default").count == 2
+    started = one("Processing task t", task_id=ok_id)
+    succeeded = one("Processed task t successfully")
+    failed = one("Failed to process task t")
+    for record in (started, succeeded, failed):
+        assert all(getattr(record, field) is not None for field in STABLE_TASK_FIELDS)
+        assert (record.queue, record.receive_count) == ("default", 1)
+    assert (succeeded.outcome, failed.outcome, failed.error_type) == (
+        "succeeded",
+        "failed",
+        "ValueError",
+    )
+    assert isinstance(succeeded.duration, float)
+    assert isinstance(failed.duration, float)
+    assert one("Worker started").queues == ["default"]
+    assert one("Worker stopped").succeeded == 1
+    assert not any("s3cr3t" in r.getMessage() or "s3cr3t" in str(vars(r)) for r in caplog.records)
+
+
+def test_released_and_extended_messages_are_logged_per_queue(memory, caplog):
+    memory.create_queue("short", visibility_timeout=1, dead_letter_queue="dlq", max_receive_count=3)
+    app = App(queue=memory)
+    release = threading.Event()
+    app.register_task_handler("slow", queue="short")(lambda: release.wait(10))
+    app.add_tasks("slow", [{} for _ in range(3)])
+    caplog.set_level(logging.DEBUG, logger="simple_worker")
+
+    with running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: any(r.getMessage().startswith("Extending") for r in caplog.records))
+        worker.stop()  # while the first task runs and two wait in the buffer
+        wait_until(lambda: any(r.getMessage().startswith("Released") for r in caplog.records))
+        release.set()
+
+    extended = next(r for r in caplog.records if r.getMessage().startswith("Extending"))
+    assert (extended.queue, extended.levelname) == ("short", "DEBUG")
+    released = [r for r in caplog.records if r.getMessage().startswith("Released")]
+    # The first release is the buffer at stop; a poll under way then may add more.
+    assert (released[0].queue, released[0].count) == ("short", 2)
+    assert {r.queue for r in released} == {"short"}
+
+
+def mtime(path):
+    return path.stat().st_mtime_ns
+
+
+def test_the_heartbeat_file_is_touched_while_consuming_and_goes_stale_when_receives_fail(
+    memory, monkeypatch, tmp_path
+):
+    monkeypatch.setattr("simple_worker.services.worker._LIVENESS_INTERVAL", 0.05)
+    monkeypatch.setattr("simple_worker.services.worker._TICK", 0.02)
+    monkeypatch.setattr("simple_worker.services.worker._RECEIVE_FAILURE_GRACE", 0.3)
+    monkeypatch.setattr("simple_worker.services.poller._MAX_BACKOFF", 0.05)
+    flaky = FlakyQueue(memory, failures=0)
+    app = App(queue=flaky)
+    app.register_task_handler("t")(lambda: None)
+    heartbeat = tmp_path / "alive"
+
+    with running(app.worker(wait_seconds=0, heartbeat_file=heartbeat)):
+        wait_until(heartbeat.exists)
+        first = mtime(heartbeat)
+        wait_until(lambda: mtime(heartbeat) > first)  # advances while consuming
+
+        flaky.failures = 10**9  # from now on every receive fails
+        time.sleep(0.6)  # past the grace period: the beats stop
+        stale = mtime(heartbeat)
+        time.sleep(0.3)  # several beat intervals
+        assert mtime(heartbeat) == stale
+
+        flaky.failures = 0  # receiving works again: so do the beats
+        wait_until(lambda: mtime(heartbeat) > stale)
+
+    stopped = mtime(heartbeat)
+    time.sleep(0.2)
+    assert mtime(heartbeat) == stopped  # not touched once the worker stopped
+
+
+def test_a_worker_without_a_heartbeat_file_writes_none(app, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app.register_task_handler("t")(lambda: None)
+
+    with running(app.worker(wait_seconds=0)):
+        time.sleep(0.1)
+
+    assert list(tmp_path.iterdir()) == []
