@@ -34,6 +34,7 @@ class DeleteBatcher:
         self._changed = threading.Condition()
         self._pending: dict[str, list[str]] = defaultdict(list)
         self._oldest: float | None = None
+        self._urgent = False
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="simple-worker-deleter", daemon=True)
 
@@ -41,10 +42,17 @@ class DeleteBatcher:
         """Start the flushing thread."""
         self._thread.start()
 
-    def add(self, queue: str, receipt: str) -> None:
-        """Delete ``receipt``'s message soon."""
+    def add(self, queue: str, receipt: str, *, urgent: bool = False) -> None:
+        """Delete ``receipt``'s message soon; ``urgent``: with the pending ones, at once.
+
+        Urgent is for a message whose visibility runs out before ``max_wait``
+        would: waiting for a fuller batch would let it be delivered again.
+        """
         with self._changed:
             self._pending[queue].append(receipt)
+            if urgent:
+                self._urgent = True
+                self._changed.notify_all()
             if self._oldest is None:
                 # Wakes the thread so that it starts timing this receipt's max_wait.
                 self._oldest = self._clock.monotonic()
@@ -67,7 +75,9 @@ class DeleteBatcher:
                     # Recomputed on every wake-up: the first receipt starts the clock.
                     self._changed.wait(self._time_left())
                 stopping = self._stopping
-                batches = self._take_batches(everything=stopping or self._overdue())
+                everything = stopping or self._urgent or self._overdue()
+                self._urgent = False
+                batches = self._take_batches(everything=everything)
             for queue, receipts in batches.items():
                 self._calls.submit(self._delete, queue, receipts)
             if stopping:
@@ -76,6 +86,7 @@ class DeleteBatcher:
     def _ready(self) -> bool:
         return (
             self._stopping
+            or self._urgent
             or self._overdue()
             or any(len(receipts) >= MAX_BATCH_SIZE for receipts in self._pending.values())
         )

@@ -97,11 +97,17 @@ class HeldMessages:
             self._changed.notify_all()
             return held.message
 
-    def finish(self, message: ReceivedMessage) -> None:
-        """Forget a running message: its task ended, so it needs no more visibility."""
+    def finish(self, message: ReceivedMessage) -> float:
+        """Forget a running message: its task ended, so it needs no more visibility.
+
+        Returns:
+            The seconds left before the message turns visible again, so that a
+            caller can hurry its delete when little is left.
+        """
         with self._changed:
-            self._running.pop(message.receipt, None)
+            held = self._running.pop(message.receipt, None)
             self._changed.notify_all()
+        return float("inf") if held is None else held.deadline - self._clock.monotonic()
 
     def close(self) -> list[ReceivedMessage]:
         """Stop buffering and taking; return the buffered messages, to be released."""

@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 MAX_WAIT_SECONDS = 20
 _TICK = 0.5  # how often idle threads look for a stop, in seconds
+_DELETE_MARGIN = 2.0  # seconds a delete call may take, for hurrying one (see _handle)
 _LIVENESS_INTERVAL = 5.0  # seconds between beats while the worker consumes normally
 _RECEIVE_FAILURE_GRACE = 60.0  # seconds of failing receives before beats stop
 
@@ -252,11 +253,13 @@ class Worker:
         try:
             dispatched = self._dispatcher.dispatch(message)
         finally:
-            self._held.finish(message)
+            visibility_left = self._held.finish(message)
         with self._counts_lock:
             self.counts[dispatched.outcome.value] += 1
         if dispatched.outcome is Outcome.SUCCEEDED:
-            self._deleter.add(message.queue, message.receipt)
+            # Short visibility timeouts: delete before the message can be delivered again.
+            urgent = visibility_left < self.options.delete_max_wait + _DELETE_MARGIN
+            self._deleter.add(message.queue, message.receipt, urgent=urgent)
         elif dispatched.outcome is Outcome.FAILED and self.options.retry_policy is not None:
             self._set_visibility(message, self.options.retry_policy.delay(message.receive_count))
         elif dispatched.outcome is Outcome.REJECTED:

@@ -70,3 +70,16 @@ def test_stop_flushes_what_is_pending():
     batcher.stop()
 
     assert recording.calls == [("q", 3)]
+
+
+def test_an_urgent_receipt_is_deleted_at_once_with_those_pending():
+    memory, recording, batcher = make(max_wait=60)
+    batcher.start()
+    first, second = received(memory, 2)
+
+    batcher.add("q", first.receipt)
+    batcher.add("q", second.receipt, urgent=True)
+
+    assert recording.deleted.wait(5), "the urgent receipt was not deleted"
+    assert recording.calls == [("q", 2)]
+    batcher.stop()

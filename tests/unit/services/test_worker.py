@@ -435,3 +435,22 @@ def test_a_worker_without_a_heartbeat_file_writes_none(app, tmp_path, monkeypatc
         time.sleep(0.1)
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_finished_task_on_a_short_visibility_timeout_is_deleted_before_it_can_return():
+    memory = InMemoryQueue()
+    memory.create_queue("short", visibility_timeout=1)
+    app = App(queue=memory)
+    runs = []
+
+    @app.register_task_handler("t", queue="short")
+    def t():
+        runs.append(time.monotonic())
+        time.sleep(0.7)
+
+    app.add_task("t")
+    with running(app.worker(wait_seconds=1)):
+        wait_until(lambda: memory.bodies("short") == [], timeout=5)
+        time.sleep(1.5)  # past the visibility timeout: a message not deleted would be back
+
+    assert len(runs) == 1
