@@ -70,15 +70,21 @@ class TaskExecutor:
 
     def log_start(self, task: Task) -> None:
         """Log the task's start; called before the handler. Override to act before a task."""
-        logger.info("Processing task %s", task.name, extra=task_log_fields(task))
+        if logger.isEnabledFor(logging.INFO):  # spares building the fields on the hot path
+            logger.info("Processing task %s", task.name, extra=task_log_fields(task))
 
     def success_handler(self, task: Task) -> None:
         """Log success; called after the handler returned. Override to change that."""
-        logger.info(
-            "Processed task %s successfully",
-            task.name,
-            extra={**task_log_fields(task), "outcome": "succeeded", "duration": self.duration()},
-        )
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "Processed task %s successfully",
+                task.name,
+                extra={
+                    **task_log_fields(task),
+                    "outcome": "succeeded",
+                    "duration": self.duration(),
+                },
+            )
 
     def failure_handler(self, task: Task, exc: Exception) -> None:
         """Log the traceback (not the payload); called after the handler raised."""

@@ -36,10 +36,15 @@ class HeldMessages:
     def __init__(self, clock: ClockPort, capacity: int) -> None:
         self._clock = clock
         self.capacity = capacity
-        self._changed = threading.Condition()
+        # One lock, two conditions: a message arriving wakes a task thread, room
+        # freeing up wakes receivers; neither wakes the other kind for nothing.
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._room = threading.Condition(self._lock)
         self._buffer: deque[_Held] = deque()
         self._running: dict[str, _Held] = {}
         self._reserved = 0
+        self._wanted = 1
         self._idle_takers = 0
         self._closed = False
 
@@ -53,12 +58,12 @@ class HeldMessages:
         """
 
         def room() -> int:
-            starving = not self._buffer and self._idle_takers > 0
-            limit = self.capacity + (extra if starving else 0)
+            limit = self.capacity + (extra if self._starving() else 0)
             return limit - len(self._buffer) - self._reserved
 
-        with self._changed:
-            self._changed.wait_for(lambda: self._closed or room() >= wanted, timeout)
+        with self._lock:
+            self._wanted = wanted
+            self._room.wait_for(lambda: self._closed or room() >= wanted, timeout)
             if self._closed or room() < wanted:
                 return 0
             self._reserved += wanted
@@ -72,29 +77,32 @@ class HeldMessages:
         Once closed nothing is buffered: the caller releases the messages.
         """
         deadline = self._clock.monotonic() + visibility_timeout
-        with self._changed:
+        with self._lock:
             self._reserved -= reserved
-            self._changed.notify_all()
+            if reserved > len(messages):  # a short receive left booked room unused
+                self._room.notify_all()
             if self._closed:
                 return False
             self._buffer.extend(_Held(message, deadline) for message in messages)
+            self._work.notify(len(messages))
             return True
 
     def take(self, timeout: float) -> ReceivedMessage | None:
         """Move the oldest buffered message to running and return it; None if none came."""
-        with self._changed:
+        with self._lock:
             self._idle_takers += 1
             if not self._buffer:
-                self._changed.notify_all()  # receivers may now overlap (see `reserve`)
+                self._room.notify_all()  # receivers may now overlap (see `reserve`)
             try:
-                self._changed.wait_for(lambda: self._closed or self._buffer, timeout)
+                self._work.wait_for(lambda: self._closed or self._buffer, timeout)
             finally:
                 self._idle_takers -= 1
             if self._closed or not self._buffer:
                 return None
             held = self._buffer.popleft()
             self._running[held.message.receipt] = held
-            self._changed.notify_all()
+            if self.capacity - len(self._buffer) - self._reserved >= self._wanted:
+                self._room.notify_all()
             return held.message
 
     def finish(self, message: ReceivedMessage) -> float:
@@ -104,28 +112,31 @@ class HeldMessages:
             The seconds left before the message turns visible again, so that a
             caller can hurry its delete when little is left.
         """
-        with self._changed:
+        with self._lock:
             held = self._running.pop(message.receipt, None)
-            self._changed.notify_all()
         return float("inf") if held is None else held.deadline - self._clock.monotonic()
 
     def close(self) -> list[ReceivedMessage]:
         """Stop buffering and taking; return the buffered messages, to be released."""
-        with self._changed:
+        with self._lock:
             self._closed = True
             released = [held.message for held in self._buffer]
             self._buffer.clear()
-            self._changed.notify_all()
+            self._work.notify_all()
+            self._room.notify_all()
             return released
+
+    def _starving(self) -> bool:
+        return not self._buffer and self._idle_takers > 0
 
     def running_count(self) -> int:
         """Return how many messages are running."""
-        with self._changed:
+        with self._lock:
             return len(self._running)
 
     def buffered_count(self) -> int:
         """Return how many messages wait in the buffer."""
-        with self._changed:
+        with self._lock:
             return len(self._buffer)
 
     def due_for_extension(self, timeouts: dict[str, int]) -> list[tuple[ReceivedMessage, int]]:
@@ -137,7 +148,7 @@ class HeldMessages:
         """
         now = self._clock.monotonic()
         due: list[tuple[ReceivedMessage, int]] = []
-        with self._changed:
+        with self._lock:
             for held in [*self._buffer, *self._running.values()]:
                 timeout = timeouts[held.message.queue]
                 if held.deadline - now <= timeout / 2:
