@@ -25,7 +25,8 @@ MAX_INT_BITS = 14_000
 MAX_DEPTH = 64
 """Nesting deeper than this is refused: no handler needs it, and decoders recurse."""
 
-_SCALARS = (str, bool, type(None))
+_SCALARS = (bool, type(None))
+_MAX_LABEL = 64
 
 
 def check_payload(task_name: str, payload: object) -> dict[str, Any]:
@@ -57,15 +58,18 @@ def _children(
     for key in container:
         if type(key) is not str:
             raise InvalidPayload(
-                task_name, path, f"key {key!r} is a {type(key).__name__}, not a str"
+                task_name, path, f"key {_label(key)} is a {type(key).__name__}, not a str"
             )
-    return [(item, f"{path}[{key!r}]", depth) for key, item in container.items()]
+        _check_text(task_name, key, f"{path}[{_label(key)}]")
+    return [(item, f"{path}[{_label(key)}]", depth) for key, item in container.items()]
 
 
 def _check_scalar(task_name: str, value: object, path: str) -> None:
-    if type(value) in _SCALARS:
+    if type(value) is str:
+        _check_text(task_name, value, path)
+    elif type(value) in _SCALARS:
         return
-    if type(value) is int:
+    elif type(value) is int:
         if value.bit_length() > MAX_INT_BITS:
             raise InvalidPayload(task_name, path, "the integer is too large for JSON")
     elif type(value) is float:
@@ -73,3 +77,20 @@ def _check_scalar(task_name: str, value: object, path: str) -> None:
             raise InvalidPayload(task_name, path, f"{value!r} is not a JSON number")
     else:
         raise InvalidPayload(task_name, path, f"{type(value).__name__} is not a JSON type")
+
+
+def _check_text(task_name: str, text: str, path: str) -> None:
+    """Refuse a lone surrogate: JSON can escape it, but it is no Unicode text."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidPayload(
+                task_name, path, "the string has a lone surrogate, which is not Unicode text"
+            ) from None
+
+
+def _label(key: object) -> str:
+    """Return ``key`` quoted for a path, cut short: a hostile key must not make a huge message."""
+    text = repr(key)
+    return text if len(text) <= _MAX_LABEL else text[:_MAX_LABEL] + "..."

@@ -202,3 +202,23 @@ def test_check_payload_accepts_any_plain_json_and_it_round_trips(payload):
 
 def test_check_payload_refuses_an_int_too_large_to_encode_as_json():
     refusal({"a": 10**5000})
+
+
+def test_check_payload_refuses_a_lone_surrogate_in_a_string_or_a_key():
+    with pytest.raises(InvalidPayload, match="lone surrogate") as raised:
+        check_payload("t", {"text": "ok \udcff"})
+    assert raised.value.path == "payload['text']"
+
+    with pytest.raises(InvalidPayload, match="lone surrogate"):
+        check_payload("t", {"\ud800": 1})
+
+
+def test_check_payload_accepts_non_ascii_text():
+    assert check_payload("t", {"name": "Zoë 東京 🎉"}) == {"name": "Zoë 東京 🎉"}
+
+
+def test_an_invalid_payload_path_cuts_a_huge_key_short():
+    with pytest.raises(InvalidPayload) as raised:
+        check_payload("t", {"k" * 100_000: float("nan")})
+
+    assert len(str(raised.value)) < 1000
