@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 
@@ -140,18 +140,25 @@ class HeldMessages:
             return len(self._buffer)
 
     def due_for_extension(self, timeouts: dict[str, int]) -> list[tuple[ReceivedMessage, int]]:
-        """Return held messages past half their queue's visibility timeout.
+        """Return held messages past half their queue's visibility timeout, with that timeout.
 
-        Each is booked as extended by its queue's timeout (from ``timeouts``) from
-        now, and returned with that timeout for the caller to send to the queue.
-        Extending at half-time leaves the other half for the call to get through.
+        Nothing is booked here: the caller reports the extensions that went through
+        with `extended`, so a failed one is due again at the next look, not half a
+        timeout later (when the message may be visible already).
         """
         now = self._clock.monotonic()
-        due: list[tuple[ReceivedMessage, int]] = []
+        with self._lock:
+            held = [*self._buffer, *self._running.values()]
+        return [
+            (h.message, timeouts[h.message.queue])
+            for h in held
+            if h.deadline - now <= timeouts[h.message.queue] / 2
+        ]
+
+    def extended(self, receipts: Iterable[str], timeout: int, since: float) -> None:
+        """Book the visibility of ``receipts`` as extended by ``timeout`` from ``since``."""
+        wanted = set(receipts)
         with self._lock:
             for held in [*self._buffer, *self._running.values()]:
-                timeout = timeouts[held.message.queue]
-                if held.deadline - now <= timeout / 2:
-                    held.deadline = now + timeout
-                    due.append((held.message, timeout))
-        return due
+                if held.message.receipt in wanted:
+                    held.deadline = since + timeout

@@ -303,15 +303,24 @@ class Worker:
         for message, timeout in due:
             by_queue[message.queue].append(VisibilityChange(message.receipt, timeout))
         for queue_name, changes in by_queue.items():
+            since = self._clock.monotonic()
             logger.debug(
                 "Extending the visibility of %d message(s) on %s",
                 len(changes),
                 queue_name,
                 extra={"queue": queue_name, "count": len(changes)},
             )
-            self._change_visibility(queue_name, changes)
+            failed = self._change_visibility(queue_name, changes)
+            self._held.extended(
+                [c.receipt for c in changes if c.receipt not in failed],
+                changes[0].timeout,  # one queue, one timeout
+                since,
+            )
 
-    def _change_visibility(self, queue_name: str, changes: list[VisibilityChange]) -> None:
+    def _change_visibility(
+        self, queue_name: str, changes: list[VisibilityChange]
+    ) -> dict[str, str]:
+        """Change visibilities; log and return the failures (receipt: reason)."""
         try:
             failed = self._queue.change_visibility_batch(queue_name, changes)
         except SimpleWorkerError as exc:
@@ -323,3 +332,4 @@ class Worker:
                 reason,
                 extra={"queue": queue_name, "receipt": receipt[:32]},
             )
+        return failed

@@ -102,12 +102,6 @@ def test_the_heartbeat_keeps_a_running_tasks_message_invisible_past_its_timeout(
     assert memory.stats(QUEUE).visible == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: HeldMessages.due_for_extension books the new deadline before the "
-    "call, so a failed extension is not retried until half a timeout later, when the "
-    "message has already turned visible and another worker can run it",
-)
 def test_a_failed_extension_is_retried_before_the_message_turns_visible(running, waiter):
     memory, flaky, clock = running
     flaky.fail("change_visibility_batch")

@@ -68,7 +68,7 @@ def test_due_for_extension_returns_messages_past_half_their_visibility_timeout()
     held = HeldMessages(clock, capacity=10)
     held.reserve(2, timeout=0)
     held.add(messages(2), visibility_timeout=30, reserved=2)
-    running = held.take(0)
+    held.take(0)  # one running, one buffered: both are held
 
     clock.advance(14)
     assert held.due_for_extension({"q": 30}) == []
@@ -77,6 +77,30 @@ def test_due_for_extension_returns_messages_past_half_their_visibility_timeout()
 
     assert sorted(m.message_id for m, _ in due) == ["0", "1"]
     assert {timeout for _, timeout in due} == {30}
-    held.finish(running)
+
+
+def test_an_extension_not_reported_as_done_is_due_again_at_the_next_look():
+    clock = FakeClock()
+    held = HeldMessages(clock, capacity=10)
+    held.reserve(2, timeout=0)
+    held.add(messages(2), visibility_timeout=30, reserved=2)
     clock.advance(16)
+
+    held.extended(["r0"], 30, since=clock.monotonic())  # r1's call failed
+
     assert [m.message_id for m, _ in held.due_for_extension({"q": 30})] == ["1"]
+    clock.advance(15)
+    assert sorted(m.message_id for m, _ in held.due_for_extension({"q": 30})) == ["0", "1"]
+
+
+def test_a_finished_message_is_no_longer_due():
+    clock = FakeClock()
+    held = HeldMessages(clock, capacity=10)
+    held.reserve(1, timeout=0)
+    held.add(messages(1), visibility_timeout=30, reserved=1)
+    running = held.take(0)
+
+    assert held.finish(running) == 30
+    clock.advance(20)
+
+    assert held.due_for_extension({"q": 30}) == []
