@@ -107,6 +107,21 @@ class SQSQueue:
         self._client = client or self._build_client(session, endpoint_url, region, config)
         self._infos: dict[str, QueueInfo] = {}
         self._lock = threading.Lock()
+        self._unanswered = threading.local()
+        self._client.meta.events.register(
+            "needs-retry.sqs.SendMessageBatch",
+            self._note_unanswered,
+            unique_id=f"simple-worker-unanswered-{id(self)}",
+        )
+
+    def _note_unanswered(self, caught_exception: Exception | None = None, **_: object) -> None:
+        """Note an attempt that got no answer (botocore calls this after every attempt).
+
+        SQS may have taken the messages of such an attempt even if botocore's retries
+        were then refused, so the send's outcome is unknown, not failed.
+        """
+        if caught_exception is not None:
+            self._unanswered.seen = True
 
     @staticmethod
     def _build_client(
@@ -171,8 +186,9 @@ class SQSQueue:
 
         Entries SQS fails on its side are retried alone. A body over the queue's
         ``MaximumMessageSize`` is failed here, unsent, so it cannot fail its batch.
-        A call SQS refuses fails its entries; a call that got no answer (connection
-        dropped, timeout) leaves them unknown. After either, no further call is made:
+        A call SQS refuses fails its entries, unless one of botocore's attempts at
+        it got no answer (SQS may have taken them then); a call that got no answer
+        (connection dropped, timeout) leaves them unknown. After either, no further call is made:
         the rest are failed as not attempted.
 
         Args:
@@ -201,6 +217,7 @@ class SQSQueue:
                 str(i): {"Id": str(i), "MessageBody": m.body} for i, m in enumerate(chunk)
             }
             outcome, leftover = BatchOutcome(), "unknown"
+            self._unanswered.seen = False
             try:
                 run_batch(
                     entries,
@@ -210,7 +227,9 @@ class SQSQueue:
             except ClientError as exc:
                 if is_missing_queue(exc):
                     raise QueueNotFound([queue]) from exc
-                leftover, stopped = error_reason(exc), True
+                stopped = True
+                if not getattr(self._unanswered, "seen", False):
+                    leftover = error_reason(exc)  # refused, and no earlier attempt went unanswered
             except BotoCoreError as exc:
                 # No answer: SQS may still have taken them, even if this last attempt
                 # was refused, as botocore retries after timeouts and dropped connections.

@@ -141,11 +141,6 @@ def test_a_send_whose_replies_are_all_lost_fails_saying_it_may_have_been_sent(
     assert counts(sqs_client, queue_url) == (5, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: a send whose first attempt's reply was lost and whose retries "
-    "were refused is reported 'not sent' (failed), though it was sent; it should be unknown",
-)
 def test_a_send_whose_reply_was_lost_then_refused_says_it_may_have_been_sent(
     proxy, producer, sqs_client, queue_url, counts
 ):
