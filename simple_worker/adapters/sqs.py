@@ -57,7 +57,7 @@ def default_config() -> Config:
         retries={"mode": "standard", "total_max_attempts": 5},  # the first call and 4 retries
         connect_timeout=5,
         read_timeout=30,  # above the 20-second long poll, with margin
-        max_pool_connections=20,  # the worker calls SQS from several threads
+        max_pool_connections=64,  # up to 8 receives per queue, 8 deletes and the heartbeat
     )
 
 
