@@ -5,12 +5,12 @@ No boto3 at run time: SQS's types are only named for the type checker.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import attrs
 
+from simple_worker.adapters.sqs_shapes import queue_name_of, queue_stats, redrive_target
 from simple_worker.domain.errors import QueueServiceError
 from simple_worker.ports.queue import QueueStats
 
@@ -124,14 +124,14 @@ def queue_details(name: str, url: str, attributes: Mapping[str, str]) -> QueueDe
         QueueServiceError: an attribute is missing or cannot be read.
     """
     try:
-        policy = json.loads(attributes.get("RedrivePolicy") or "{}")
+        target = redrive_target(attributes)
         redrive = None
-        if policy.get("deadLetterTargetArn"):
-            arn = str(policy["deadLetterTargetArn"])
+        if target is not None:
+            arn, max_receive_count = target
             redrive = RedrivePolicy(
-                dead_letter_queue=arn.rsplit(":", 1)[-1],
+                dead_letter_queue=queue_name_of(arn),
                 dead_letter_arn=arn,
-                max_receive_count=int(policy["maxReceiveCount"]),
+                max_receive_count=max_receive_count,
             )
         return QueueDetails(
             name=name,
@@ -143,11 +143,7 @@ def queue_details(name: str, url: str, attributes: Mapping[str, str]) -> QueueDe
             retention_period=int(attributes["MessageRetentionPeriod"]),
             delay_seconds=int(attributes.get("DelaySeconds", 0)),
             redrive=redrive,
-            stats=QueueStats(
-                visible=int(attributes.get("ApproximateNumberOfMessages", 0)),
-                in_flight=int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
-                delayed=int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
-            ),
+            stats=queue_stats(attributes),
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise QueueServiceError(

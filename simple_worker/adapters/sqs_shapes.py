@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -28,7 +28,6 @@ from simple_worker.ports.queue import (
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from mypy_boto3_sqs.literals import QueueAttributeNameType
     from mypy_boto3_sqs.type_defs import (
         ChangeMessageVisibilityBatchRequestEntryTypeDef,
         ChangeMessageVisibilityBatchResultTypeDef,
@@ -180,21 +179,20 @@ def send_chunks(
         yield chunk
 
 
-def queue_info(queue: str, url: str, attributes: dict[QueueAttributeNameType, str]) -> QueueInfo:
+def queue_info(queue: str, url: str, attributes: Mapping[Any, str]) -> QueueInfo:
     """Return the `QueueInfo` for a queue's URL and attributes as GetQueueAttributes answers.
 
     Raises:
         QueueServiceError: an attribute is missing or cannot be read.
     """
     try:
-        policy = json.loads(attributes.get("RedrivePolicy") or "{}")
+        redrive = redrive_target(attributes)
         return QueueInfo(
             url=url,
             max_message_size=int(attributes["MaximumMessageSize"]),
             visibility_timeout=int(attributes["VisibilityTimeout"]),
-            # The dead-letter queue's name is the last segment of its ARN.
-            dead_letter_queue=policy.get("deadLetterTargetArn", "").rsplit(":", 1)[-1] or None,
-            max_receive_count=int(policy["maxReceiveCount"]) if policy else None,
+            dead_letter_queue=queue_name_of(redrive[0]) if redrive else None,
+            max_receive_count=redrive[1] if redrive else None,
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise QueueServiceError(
@@ -205,7 +203,26 @@ def queue_info(queue: str, url: str, attributes: dict[QueueAttributeNameType, st
         ) from exc
 
 
-def queue_stats(attributes: dict[QueueAttributeNameType, str]) -> QueueStats:
+def redrive_target(attributes: Mapping[Any, str]) -> tuple[str, int] | None:
+    """Return the dead-letter queue's ARN and ``maxReceiveCount`` of a ``RedrivePolicy``.
+
+    None when the queue has no redrive policy.
+
+    Raises:
+        ValueError, KeyError, TypeError, AttributeError: the policy cannot be read.
+    """
+    policy = json.loads(attributes.get("RedrivePolicy") or "{}")
+    if not policy.get("deadLetterTargetArn"):
+        return None
+    return str(policy["deadLetterTargetArn"]), int(policy["maxReceiveCount"])
+
+
+def queue_name_of(arn: str) -> str:
+    """Return the queue name in an SQS queue ARN: its last segment."""
+    return arn.rsplit(":", 1)[-1]
+
+
+def queue_stats(attributes: Mapping[Any, str]) -> QueueStats:
     """Return the `QueueStats` in GetQueueAttributes's answer (0 for a count it lacks)."""
     return QueueStats(
         visible=int(attributes.get("ApproximateNumberOfMessages", 0)),
