@@ -19,17 +19,15 @@ from simple_worker.domain.errors import ConfigurationError
 from simple_worker.domain.registry import TaskRegistry
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.executor import ExecutorFactory
-from simple_worker.ports.queue import QueuePort
+from simple_worker.ports.queue import MAX_MESSAGE_SIZE, MAX_WAIT_SECONDS, QueuePort
 from simple_worker.services.dispatcher import Dispatcher
 from simple_worker.services.middleware import MiddlewareChain
 from simple_worker.services.producer import Producer
 from simple_worker.services.retry import RetryPolicy
-from simple_worker.services.worker import MAX_WAIT_SECONDS, Worker, WorkerOptions
+from simple_worker.services.worker import Worker, WorkerOptions
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
-SQS_MAX_MESSAGE_SIZE = 1_048_576
-"""SQS's largest message, 1 MiB; a queue's ``MaximumMessageSize`` may set it lower."""
 SQS_MIN_MESSAGE_SIZE = 1_024
 
 
@@ -61,11 +59,11 @@ class App:
         *,
         queue: QueuePort | None = None,
         clock: ClockPort | None = None,
-        max_message_size: int = SQS_MAX_MESSAGE_SIZE,
+        max_message_size: int = MAX_MESSAGE_SIZE,
     ) -> None:
-        if not SQS_MIN_MESSAGE_SIZE <= max_message_size <= SQS_MAX_MESSAGE_SIZE:
+        if not SQS_MIN_MESSAGE_SIZE <= max_message_size <= MAX_MESSAGE_SIZE:
             raise ConfigurationError(
-                f"max_message_size must be {SQS_MIN_MESSAGE_SIZE} to {SQS_MAX_MESSAGE_SIZE} "
+                f"max_message_size must be {SQS_MIN_MESSAGE_SIZE} to {MAX_MESSAGE_SIZE} "
                 f"bytes, as SQS allows; got {max_message_size}."
             )
         self.queue_prefix = queue_prefix

@@ -20,6 +20,9 @@ from simple_worker.domain.errors import QueueNotFound
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
+    MAX_MESSAGE_SIZE,
+    MAX_VISIBILITY_TIMEOUT,
+    MAX_WAIT_SECONDS,
     OutgoingMessage,
     QueueInfo,
     QueueStats,
@@ -28,9 +31,7 @@ from simple_worker.ports.queue import (
     VisibilityChange,
 )
 
-MAX_VISIBILITY_TIMEOUT = 43_200  # SQS's limits: 12 hours, 1,000 receives, 20-second polls
-MAX_RECEIVE_COUNT = 1000
-MAX_WAIT_SECONDS = 20
+MAX_RECEIVE_COUNT = 1000  # SQS's limit for a redrive policy
 _POLL_INTERVAL = 0.1  # real seconds between looks at the clock while invisible messages wait
 
 
@@ -75,7 +76,7 @@ class InMemoryQueue:
         clock: ClockPort | None = None,
         *,
         auto_create: bool = False,
-        max_message_size: int = 1_048_576,
+        max_message_size: int = MAX_MESSAGE_SIZE,
         visibility_timeout: int = 30,
     ) -> None:
         self._clock = clock if clock is not None else SystemClock()

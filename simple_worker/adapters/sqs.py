@@ -32,6 +32,7 @@ from simple_worker.adapters.sqs_shapes import (
 from simple_worker.domain.errors import ConfigurationError, QueueNotFound
 from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
+    MAX_WAIT_SECONDS,
     OutgoingMessage,
     QueueInfo,
     QueueStats,
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_WAIT_SECONDS = 20
 _NOT_ATTEMPTED = "not attempted: an earlier batch failed"
 
 

@@ -13,6 +13,12 @@ import attrs
 
 MAX_BATCH_SIZE = 10
 """Most messages one receive returns, as in SQS."""
+MAX_WAIT_SECONDS = 20
+"""Longest long poll, as in SQS."""
+MAX_VISIBILITY_TIMEOUT = 43_200
+"""Longest visibility timeout, as in SQS: 12 hours."""
+MAX_MESSAGE_SIZE = 1_048_576
+"""Largest message, as in SQS since 2025: 1 MiB (a queue may set it lower)."""
 
 
 @attrs.frozen

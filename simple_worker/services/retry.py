@@ -14,9 +14,7 @@ from typing import Protocol
 import attrs
 
 from simple_worker.domain.errors import ConfigurationError
-
-MAX_VISIBILITY_TIMEOUT = 43_200
-"""SQS's limit: 12 hours."""
+from simple_worker.ports.queue import MAX_VISIBILITY_TIMEOUT
 
 
 class RetryPolicy(Protocol):

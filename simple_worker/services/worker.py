@@ -30,6 +30,8 @@ from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
+    MAX_VISIBILITY_TIMEOUT,
+    MAX_WAIT_SECONDS,
     QueueInfo,
     QueuePort,
     ReceivedMessage,
@@ -39,11 +41,10 @@ from simple_worker.services.deleter import DeleteBatcher
 from simple_worker.services.dispatcher import Dispatcher, Outcome
 from simple_worker.services.held import HeldMessages
 from simple_worker.services.poller import QueuePoller
-from simple_worker.services.retry import MAX_VISIBILITY_TIMEOUT, RetryPolicy
+from simple_worker.services.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
-MAX_WAIT_SECONDS = 20
 _TICK = 0.5  # how often idle threads look for a stop, in seconds
 _DELETE_MARGIN = 2.0  # seconds a delete call may take, for hurrying one (see _handle)
 _LIVENESS_INTERVAL = 5.0  # seconds between beats while the worker consumes normally
