@@ -24,8 +24,13 @@ What it emulates
     DeleteQueue, PurgeQueue, ListQueues, SendMessage, SendMessageBatch,
     ReceiveMessage (long polling; ``VisibilityTimeout`` override; the system
     attributes SenderId, SentTimestamp, ApproximateReceiveCount,
-    ApproximateFirstReceiveTimestamp, DeadLetterQueueSourceArn), DeleteMessage,
+    ApproximateFirstReceiveTimestamp, DeadLetterQueueSourceArn, MessageGroupId;
+    message attributes by name, ``name.*`` prefix or ``All``), DeleteMessage,
     DeleteMessageBatch, ChangeMessageVisibility, ChangeMessageVisibilityBatch.
+    Messages: per-message ``DelaySeconds``; message attributes (String, Number,
+    Binary and their custom types, at most 10, counted in the size limits, with
+    SQS's ``MD5OfMessageAttributes``); ``MessageGroupId`` on standard queues, as
+    fair queues take it: kept and returned, without changing the delivery order.
     Queue attributes: VisibilityTimeout, MaximumMessageSize, DelaySeconds,
     ReceiveMessageWaitTimeSeconds, RedrivePolicy (redrive to the dead-letter queue on
     the receive after the ``maxReceiveCount``-th, receive count kept, as moto does),
@@ -41,8 +46,8 @@ What it emulates
     ``InvalidParameterValue`` (SQS's answer as far as known); moto accepts both.
 
 What it does NOT emulate
-    FIFO queues; message attributes and message system attributes on send (refused,
-    not ignored, so a benchmark cannot silently skip them); permissions, policies,
+    FIFO queues and message system attributes on send (refused, not ignored, so a
+    benchmark cannot silently skip them); fair queues' fairness; permissions, policies,
     tags (accepted, ignored), signatures (not checked), SSE and KMS; several
     accounts or regions (account 123456789012, one region); message retention,
     the 12-hour visibility limit, the 60-second waits after DeleteQueue and
@@ -77,6 +82,7 @@ How
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
 import hashlib
 import heapq
@@ -136,7 +142,11 @@ _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _BATCH_ENTRY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # What SQS allows in a body: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 up.
 _INVALID_BODY_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_UNSUPPORTED_SEND_PARAMETERS = ("MessageAttributes", "MessageSystemAttributes")
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+_ATTRIBUTE_TYPES = ("String", "Number", "Binary")
+_GROUP_ID = re.compile(r"[!-~]{1,128}")
+MAX_MESSAGE_ATTRIBUTES = 10
+MAX_ATTRIBUTE_NAME_LENGTH = 256
 
 # A message's states; the first three index a queue's counts.
 _VISIBLE, _IN_FLIGHT, _DELAYED, _GONE = 0, 1, 2, 3
@@ -247,13 +257,119 @@ def _checked_body(body: object) -> bytes:
 
 
 def _refuse_unsupported(entry: Json) -> None:
-    for name in _UNSUPPORTED_SEND_PARAMETERS:
-        if entry.get(name):
-            raise _unsupported(f"{name} on send")
+    if entry.get("MessageSystemAttributes"):
+        raise _unsupported("MessageSystemAttributes on send")
     if entry.get("MessageDeduplicationId"):
         raise _invalid_parameter(
             "The request includes a parameter that is not valid for this queue type."
         )
+
+
+def _checked_group_id(group_id: object) -> str:
+    if not isinstance(group_id, str) or not _GROUP_ID.fullmatch(group_id):
+        raise _invalid_parameter(
+            f"Value {group_id} for parameter MessageGroupId is invalid. Reason: it must be 1 "
+            "to 128 alphanumeric or punctuation characters."
+        )
+    return group_id
+
+
+def _attribute_bytes(value: Json) -> bytes:
+    """Return an attribute value's bytes: a String's or Number's UTF-8, a Binary's data."""
+    if "BinaryValue" in value:
+        # The JSON protocol carries blobs in base64.
+        return base64.b64decode(value["BinaryValue"])
+    return str(value["StringValue"]).encode()
+
+
+def _checked_attributes(attributes: object) -> tuple[Json, int]:
+    """Return message attributes as stored, with their size; raise what SQS answers if bad."""
+    if not isinstance(attributes, dict):
+        raise _invalid_parameter("MessageAttributes must be a map.")
+    if len(attributes) > MAX_MESSAGE_ATTRIBUTES:
+        raise _invalid_parameter(
+            f"Number of message attributes [{len(attributes)}] exceeds the allowed "
+            f"maximum [{MAX_MESSAGE_ATTRIBUTES}]."
+        )
+    size = 0
+    for name, value in attributes.items():
+        if (
+            len(name) > MAX_ATTRIBUTE_NAME_LENGTH
+            or not _ATTRIBUTE_NAME.fullmatch(name)
+            or name.lower().startswith(("aws.", "amazon."))
+        ):
+            raise _invalid_parameter(f"Message (user) attribute name '{name}' is invalid.")
+        data_type = value.get("DataType") if isinstance(value, dict) else None
+        if not isinstance(data_type, str) or data_type.partition(".")[0] not in _ATTRIBUTE_TYPES:
+            raise _invalid_parameter(
+                f"The message attribute '{name}' has an invalid message attribute type."
+            )
+        field = "BinaryValue" if data_type.startswith("Binary") else "StringValue"
+        if not value.get(field):
+            raise _invalid_parameter(
+                f"The message attribute '{name}' must contain a non-empty message attribute value."
+            )
+        size += len(name.encode()) + len(data_type.encode()) + len(_attribute_bytes(value))
+    return attributes, size
+
+
+def _attributes_md5(attributes: Json) -> str:
+    """Return SQS's MD5OfMessageAttributes: of each attribute, by name, length-prefixed."""
+    digest = hashlib.md5(usedforsecurity=False)
+    for name in sorted(attributes):
+        value = attributes[name]
+        for text in (name, value["DataType"]):
+            encoded = text.encode()
+            digest.update(len(encoded).to_bytes(4, "big") + encoded)
+        data = _attribute_bytes(value)
+        transport = b"\x02" if "BinaryValue" in value else b"\x01"
+        digest.update(transport + len(data).to_bytes(4, "big") + data)
+    return digest.hexdigest()
+
+
+def _wanted_attributes(attributes: Json, names: Iterable[str]) -> Json:
+    """Return the message attributes a receive asked for by name, ``prefix.*`` or All."""
+    wanted = set(names)
+    if not attributes or not wanted:
+        return {}
+    if wanted & {"All", ".*"}:
+        return attributes
+    prefixes = tuple(name[:-1] for name in wanted if name.endswith(".*"))
+    return {
+        name: value
+        for name, value in attributes.items()
+        if name in wanted or (prefixes and name.startswith(prefixes))
+    }
+
+
+def _prepared(entry: Json, sent_ms: int) -> tuple[_Message, int | None, int]:
+    """Return the message a send entry makes, its DelaySeconds and its size in bytes.
+
+    Raises:
+        SQSError: what SQS answers for the entry.
+    """
+    _refuse_unsupported(entry)
+    data = _checked_body(entry.get("MessageBody"))
+    delay = _int(entry, "DelaySeconds", 0, MAX_DELAY_SECONDS, None)
+    message = _Message(entry["MessageBody"], _md5(data), sent_ms)
+    size = len(data)
+    if entry.get("MessageAttributes"):
+        message.message_attributes, attributes_size = _checked_attributes(
+            entry["MessageAttributes"]
+        )
+        size += attributes_size
+    group_id = entry.get("MessageGroupId")
+    if group_id is not None:
+        message.group_id = _checked_group_id(group_id)
+    return message, delay, size
+
+
+def _sent(message: _Message) -> Json:
+    """Return what a send answers for a message, beside its entry's Id."""
+    sent: Json = {"MessageId": message.message_id, "MD5OfMessageBody": message.md5}
+    if message.message_attributes:
+        sent["MD5OfMessageAttributes"] = _attributes_md5(message.message_attributes)
+    return sent
 
 
 def _batch_entries(params: Json, kind: str) -> list[Json]:
@@ -312,7 +428,9 @@ class _Message:
         "body",
         "first_received_ms",
         "generation",
+        "group_id",
         "md5",
+        "message_attributes",
         "message_id",
         "receipt_tokens",
         "receive_count",
@@ -334,6 +452,8 @@ class _Message:
         self.state = _GONE
         self.generation = 0  # bumped on every change, so older heap and deque entries are stale
         self.visible_at = 0.0
+        self.group_id = ""  # MessageGroupId; on a standard queue, a fair-queue tenant
+        self.message_attributes: Json = {}
 
     def attributes(self, names: set[str]) -> Json:
         every = "All" in names
@@ -348,6 +468,8 @@ class _Message:
             found["ApproximateFirstReceiveTimestamp"] = str(self.first_received_ms)
         if self.source_arn and (every or "DeadLetterQueueSourceArn" in names):
             found["DeadLetterQueueSourceArn"] = self.source_arn
+        if self.group_id and (every or "MessageGroupId" in names):
+            found["MessageGroupId"] = self.group_id
         return found
 
 
@@ -714,20 +836,17 @@ class SQSBackend:
 
     def send_message(self, params: Json, _: str) -> Json:
         """SendMessage."""
-        _refuse_unsupported(params)
-        data = _checked_body(params.get("MessageBody"))
-        delay = _int(params, "DelaySeconds", 0, MAX_DELAY_SECONDS, None)
-        message = _Message(params["MessageBody"], _md5(data), _now_ms())
+        message, delay, size = _prepared(params, _now_ms())
         with self._lock:
             queue = self._queue(params)
-            if len(data) > queue.max_message_size:
+            if size > queue.max_message_size:
                 raise _invalid_parameter(
                     "One or more parameters are invalid. Reason: Message must be shorter "
                     f"than {queue.max_message_size} bytes."
                 )
             queue.add(message, queue.delay_seconds if delay is None else delay, time.monotonic())
             queue.wake(1)
-        return {"MD5OfMessageBody": message.md5, "MessageId": message.message_id}
+        return _sent(message)
 
     def send_message_batch(self, params: Json, _: str) -> Json:
         """SendMessageBatch: entries fail alone (bad body, too long); the call for a bad batch."""
@@ -736,19 +855,13 @@ class SQSBackend:
         total = 0
         sent_ms = _now_ms()
         for entry in entries:
-            delay = None
             try:
-                if len(entry) > 2:  # noqa: PLR2004 - more than Id and MessageBody
-                    _refuse_unsupported(entry)
-                    delay = _int(entry, "DelaySeconds", 0, MAX_DELAY_SECONDS, None)
-                data = _checked_body(entry.get("MessageBody"))
+                message, delay, size = _prepared(entry, sent_ms)
             except SQSError as error:
                 prepared.append((entry["Id"], error, None, 0))
                 continue
-            total += len(data)
-            prepared.append(
-                (entry["Id"], _Message(entry["MessageBody"], _md5(data), sent_ms), delay, len(data))
-            )
+            total += size
+            prepared.append((entry["Id"], message, delay, size))
         if total > MAX_BATCH_BYTES:
             raise _batch_error(
                 "BatchRequestTooLong",
@@ -772,13 +885,7 @@ class SQSBackend:
                     )
                 else:
                     queue.add(message, queue.delay_seconds if delay is None else delay, now)
-                    successful.append(
-                        {
-                            "Id": entry_id,
-                            "MessageId": message.message_id,
-                            "MD5OfMessageBody": message.md5,
-                        }
-                    )
+                    successful.append({"Id": entry_id, **_sent(message)})
             queue.wake(len(successful))
         return {"Successful": successful, "Failed": failed}
 
@@ -791,6 +898,7 @@ class SQSBackend:
             *(params.get("AttributeNames") or ()),
             *(params.get("MessageSystemAttributeNames") or ()),
         }
+        attribute_names = params.get("MessageAttributeNames") or ()
         with self._lock:
             queue = self._queue(params)
             wait = queue.wait_seconds if wait is None else wait
@@ -814,11 +922,15 @@ class SQSBackend:
                 now = time.monotonic()
             if queue.counts[_VISIBLE]:
                 queue.wake(1)  # more than this call took: pass the word on
-            messages = [self._message_out(queue, message, names) for message in taken]
+            messages = [
+                self._message_out(queue, message, names, attribute_names) for message in taken
+            ]
         return {"Messages": messages} if messages else {}
 
     @staticmethod
-    def _message_out(queue: _Queue, message: _Message, names: set[str]) -> Json:
+    def _message_out(
+        queue: _Queue, message: _Message, names: set[str], attribute_names: Iterable[str]
+    ) -> Json:
         out: Json = {
             "MessageId": message.message_id,
             "ReceiptHandle": queue.receipt(message),
@@ -829,6 +941,10 @@ class SQSBackend:
             attributes = message.attributes(names)
             if attributes:
                 out["Attributes"] = attributes
+        wanted = _wanted_attributes(message.message_attributes, attribute_names)
+        if wanted:
+            out["MessageAttributes"] = wanted
+            out["MD5OfMessageAttributes"] = _attributes_md5(wanted)
         return out
 
     def delete_message(self, params: Json, _: str) -> Json:

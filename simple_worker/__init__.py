@@ -16,9 +16,12 @@ from simple_worker.domain.errors import (
     InvalidPayload,
     InvalidQueueName,
     InvalidTaskName,
+    InvalidTaskOptions,
     MessageDecodeError,
     MessageTooLarge,
     PayloadMismatch,
+    PayloadNotFound,
+    PayloadStoreError,
     QueueNotFound,
     QueueServiceError,
     RegistrationError,
@@ -29,9 +32,12 @@ from simple_worker.domain.errors import (
     UnknownTask,
     UnsupportedHandler,
 )
+from simple_worker.domain.options import TaskOptions
 from simple_worker.domain.task import Delivery, Task
+from simple_worker.services.current import current_task
 from simple_worker.services.dispatcher import Dispatched, Outcome
 from simple_worker.services.middleware import Middleware
+from simple_worker.services.producer import TaskSender
 from simple_worker.services.retry import ExponentialBackoff, RetryIntervals, RetryPolicy
 from simple_worker.services.worker import Worker
 
@@ -50,12 +56,15 @@ __all__ = [
     "InvalidPayload",
     "InvalidQueueName",
     "InvalidTaskName",
+    "InvalidTaskOptions",
     "JsonLogFormatter",
     "MessageDecodeError",
     "MessageTooLarge",
     "Middleware",
     "Outcome",
     "PayloadMismatch",
+    "PayloadNotFound",
+    "PayloadStoreError",
     "QueueNotFound",
     "QueueServiceError",
     "RegistrationError",
@@ -66,11 +75,14 @@ __all__ = [
     "SimpleWorkerError",
     "Task",
     "TaskExecutor",
+    "TaskOptions",
     "TaskRefused",
+    "TaskSender",
     "TestingWorker",
     "TooManyTasks",
     "UnknownTask",
     "UnsupportedHandler",
     "Worker",
     "__version__",
+    "current_task",
 ]

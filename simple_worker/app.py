@@ -7,22 +7,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from simple_worker.adapters.health_http import serve_health
 from simple_worker.adapters.heartbeat_file import HeartbeatFile
+from simple_worker.adapters.http_server import DEFAULT_HOST
+from simple_worker.adapters.large_payloads import choose_payload_store
+from simple_worker.adapters.liveness_fanout import one_liveness
 from simple_worker.adapters.memory_queue import InMemoryQueue
 from simple_worker.adapters.signals import stop_on_signals
 from simple_worker.adapters.system_clock import SystemClock
 from simple_worker.adapters.task_executor import TaskExecutor
 from simple_worker.adapters.testing_worker import TestingWorker
-from simple_worker.domain.errors import ConfigurationError
+from simple_worker.domain.errors import ConfigurationError, InvalidTaskOptions
+from simple_worker.domain.options import TaskOptions
 from simple_worker.domain.registry import TaskRegistry
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.executor import ExecutorFactory
+from simple_worker.ports.liveness import LivenessPort
+from simple_worker.ports.payload_store import PayloadStorePort
 from simple_worker.ports.queue import MAX_MESSAGE_SIZE, MAX_WAIT_SECONDS, QueuePort
 from simple_worker.services.dispatcher import Dispatcher
 from simple_worker.services.middleware import MiddlewareChain
-from simple_worker.services.producer import Producer
+from simple_worker.services.offload import PayloadOffload
+from simple_worker.services.producer import Producer, TaskSender
 from simple_worker.services.retry import RetryPolicy
 from simple_worker.services.worker import Worker, WorkerOptions
 
@@ -45,9 +54,22 @@ class App:
         clock: the time source (default: the system clock).
         max_message_size: the largest encoded task, in bytes (1 KiB to 1 MiB); an
             SQS queue's own ``MaximumMessageSize`` lowers it further.
+        middleware: objects called for every task this app sends
+            (``before_send``) and every task its workers handle (see `Middleware`),
+            before a worker's own middleware.
+        large_payload_bucket: an S3 bucket for tasks over the size limit: they are
+            stored there and their message carries a pointer, as the Amazon SQS
+            extended client libraries do; without it such tasks raise
+            `MessageTooLarge`. In testing mode, an in-memory store of that name.
+        s3_endpoint_url: S3 endpoint for ``large_payload_bucket``; default:
+            ``sqs_endpoint_url`` if given (emulators serve both), else the standard
+            AWS configuration (``AWS_ENDPOINT_URL_S3`` and the like).
+        large_payload_store: any `PayloadStorePort` adapter, instead of a bucket,
+            e.g. an `S3PayloadStore` with a key prefix or a client of its own.
 
     Raises:
-        ConfigurationError: ``max_message_size`` is out of range.
+        ConfigurationError: ``max_message_size`` is out of range, or the large
+            payload options contradict each other.
     """
 
     def __init__(
@@ -60,6 +82,10 @@ class App:
         queue: QueuePort | None = None,
         clock: ClockPort | None = None,
         max_message_size: int = MAX_MESSAGE_SIZE,
+        middleware: Iterable[object] = (),
+        large_payload_bucket: str | None = None,
+        s3_endpoint_url: str | None = None,
+        large_payload_store: PayloadStorePort | None = None,
     ) -> None:
         if not SQS_MIN_MESSAGE_SIZE <= max_message_size <= MAX_MESSAGE_SIZE:
             raise ConfigurationError(
@@ -71,8 +97,26 @@ class App:
         self.queue: QueuePort = queue or self._default_queue(
             testing_mode, sqs_endpoint_url, sqs_region
         )
+        self.large_payload_store = choose_payload_store(
+            large_payload_bucket,
+            large_payload_store,
+            testing_mode=testing_mode,
+            s3_endpoint_url=s3_endpoint_url,
+            sqs_endpoint_url=sqs_endpoint_url,
+            region=sqs_region,
+        )
         self.registry = TaskRegistry()
-        self._producer = Producer(self.registry, self.queue, self.clock, max_message_size)
+        self.middleware = tuple(middleware)
+        self._producer = Producer(
+            self.registry,
+            self.queue,
+            self.clock,
+            max_message_size,
+            MiddlewareChain(self.middleware),
+            offload=PayloadOffload(self.large_payload_store, self.queue)
+            if self.large_payload_store is not None
+            else None,
+        )
 
     @classmethod
     def init(cls, queue_prefix: str = "", **options: Any) -> App:  # noqa: ANN401 - forwarded to App()
@@ -80,7 +124,12 @@ class App:
         return cls(queue_prefix, **options)
 
     def register_task_handler(
-        self, task_name: str, queue: str = "default"
+        self,
+        task_name: str,
+        queue: str = "default",
+        *,
+        group_by: str | None = None,
+        delay: float | timedelta | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register the decorated function as the handler of ``task_name``.
 
@@ -89,23 +138,36 @@ class App:
 
         Args:
             task_name: the explicit name producers use (see `check_task_name`).
-            queue: the queue's name without the prefix.
+            queue: the queue's name without the prefix; a name ending in ``.fifo``
+                is a FIFO queue, whose tasks need a message group id.
+            group_by: a payload field whose value (a str or an int) is the task's
+                message group id unless ``with_options(group_id=...)`` gives one.
+            delay: seconds (0 to 900) every task of this name waits before it can
+                run, unless ``with_options`` sets a delay or ``not_before``.
 
         Raises:
             InvalidTaskName: the name breaks the naming rules.
             InvalidQueueName: prefix + queue is not a valid SQS queue name.
             DuplicateTaskName: the name already has a handler.
-            UnsupportedHandler: the function has positional-only parameters or ``*args``.
-            ConfigurationError: the queue is a FIFO queue (``.fifo``), not supported yet.
+            UnsupportedHandler: the function has positional-only parameters or
+                ``*args``, or ``group_by`` is not one of its parameters.
+            InvalidTaskOptions: ``delay`` is out of range, or given for a FIFO queue.
         """
-        if queue.endswith(".fifo"):
-            raise ConfigurationError(
-                f"Queue {queue!r} is a FIFO queue, which needs a message group id on every "
-                "message; simple-worker does not send one yet. Use a standard queue."
+        defaults = TaskOptions(delay=delay)
+        if queue.endswith(".fifo") and defaults.delay:
+            raise InvalidTaskOptions(
+                f"Queue {queue!r} is a FIFO queue: SQS FIFO queues take no delay per "
+                "message (set the queue's DelaySeconds instead)."
             )
 
         def register(handler: Handler) -> Handler:
-            self.registry.register(task_name, handler, self.queue_prefix + queue)
+            self.registry.register(
+                task_name,
+                handler,
+                self.queue_prefix + queue,
+                defaults=defaults,
+                group_by=group_by,
+            )
             return handler
 
         return register
@@ -140,6 +202,45 @@ class App:
         """
         return self._producer.add_tasks(task_name, payloads)
 
+    def with_options(
+        self,
+        *,
+        delay: float | timedelta | None = None,
+        not_before: datetime | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> TaskSender:
+        """Return a sender whose ``add_task``/``add_tasks`` send tasks with these options.
+
+        Options never mix with payload keywords:
+        ``app.with_options(delay=60).add_task("send_email", user_id=7)``.
+
+        Args:
+            delay: seconds (0 to 900, or a `timedelta`) before the task can run.
+            not_before: a timezone-aware time before which the task does not run,
+                up to a year ahead; not with ``delay``. Beyond 15 minutes the message
+                is sent again by the workers that receive it early.
+            group_id: the message group: on a FIFO queue (required there) a
+                group's tasks run one at a time, in order; on a standard queue it
+                is a fair-queue tenant key.
+            deduplication_id: FIFO queues only: a second task with the same id
+                within five minutes is dropped. Default: a hash of the task's name
+                and payload.
+
+        Raises:
+            InvalidTaskOptions: an option is out of range. Options that do not fit
+                the task's queue (a delay on a FIFO queue) raise when sending.
+        """
+        return TaskSender(
+            self._producer,
+            TaskOptions(
+                delay=delay,
+                not_before=not_before,
+                group_id=group_id,
+                deduplication_id=deduplication_id,
+            ),
+        )
+
     def worker(
         self,
         queue_names: Sequence[str] | None = None,
@@ -151,6 +252,9 @@ class App:
         retry_policy: RetryPolicy | None = None,
         middleware: Iterable[object] = (),
         heartbeat_file: str | os.PathLike[str] | None = None,
+        health_port: int | None = None,
+        health_host: str = DEFAULT_HOST,
+        liveness: Iterable[LivenessPort] = (),
     ) -> Worker:
         """Make a worker; ``worker.start()`` consumes until SIGTERM/SIGINT or ``stop()``.
 
@@ -170,23 +274,39 @@ class App:
             heartbeat_file: a file touched every few seconds while the worker
                 consumes normally, for a liveness probe; it goes stale once
                 receives have failed for a minute or the worker stopped.
+            health_port: serve ``GET /healthz`` on this port while the worker runs:
+                200 while it consumes normally, 503 once receives have failed for
+                a minute or it is stopping (0 picks a free port).
+            health_host: the address the health endpoint listens on; ``0.0.0.0``
+                for every interface, as an HTTP probe from outside a container needs.
+            liveness: more `LivenessPort` adapters, beaten with the others.
 
         Raises:
-            ConfigurationError: an option is out of range.
+            ConfigurationError: an option is out of range, or the health port
+                cannot be bound.
         """
+        options = WorkerOptions(
+            threads=threads,
+            wait_seconds=wait_seconds,
+            buffer_size=buffer_size,
+            retry_policy=retry_policy,
+        )
+        ports = list(liveness)
+        if heartbeat_file is not None:
+            ports.append(HeartbeatFile(heartbeat_file))
+        observers = list(middleware)
+        if health_port is not None:  # last: it binds the port, so only once the rest is valid
+            health, server = serve_health(self.clock, health_host, health_port)
+            ports.append(health)
+            observers = [server, health, *observers]
         return Worker(
             self.queue,
             self._full_queue_names(queue_names),
-            self._dispatcher(task_executor_cls, middleware),
+            self._dispatcher(task_executor_cls, observers),
             clock=self.clock,
-            options=WorkerOptions(
-                threads=threads,
-                wait_seconds=wait_seconds,
-                buffer_size=buffer_size,
-                retry_policy=retry_policy,
-            ),
+            options=options,
             signal_scope=stop_on_signals,
-            liveness=HeartbeatFile(heartbeat_file) if heartbeat_file is not None else None,
+            liveness=one_liveness(ports),
         )
 
     def testing_worker(
@@ -209,6 +329,7 @@ class App:
             queue=self.queue,
             queue_names=self._full_queue_names(queue_names),
             dispatcher=self._dispatcher(task_executor_cls, middleware),
+            clock=self.clock,
         )
 
     def _dispatcher(
@@ -217,8 +338,9 @@ class App:
         return Dispatcher(
             self.registry,
             executor_factory or TaskExecutor,
-            MiddlewareChain(middleware),
+            MiddlewareChain((*self.middleware, *middleware)),
             self.clock,
+            payload_store=self.large_payload_store,
         )
 
     def _full_queue_names(self, queue_names: Sequence[str] | None) -> list[str]:

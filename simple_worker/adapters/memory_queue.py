@@ -1,20 +1,23 @@
 """The in-memory queue: an adapter of `QueuePort` that keeps messages in this process.
 
-It behaves like SQS where tests care: visibility timeouts and receive counts driven
-by a `ClockPort`, a new receipt per receive, redrive to a dead-letter queue, size
-limits, long polling. Thread-safe: one lock guards all of an instance's queues, and
-two instances share nothing.
+It behaves like SQS where tests care: visibility timeouts, delays and receive counts
+driven by a `ClockPort`, a new receipt per receive, redrive to a dead-letter queue,
+size limits, message attributes and group ids, long polling, and FIFO queues (a
+name ending in ``.fifo``): group order, group locking, deduplication. Thread-safe:
+one lock guards all of an instance's queues, and two instances share nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
+from simple_worker.adapters.send_rules import refusal
 from simple_worker.adapters.system_clock import SystemClock
 from simple_worker.domain.errors import QueueNotFound
 from simple_worker.ports.clock import ClockPort
@@ -32,6 +35,9 @@ from simple_worker.ports.queue import (
 )
 
 MAX_RECEIVE_COUNT = 1000  # SQS's limit for a redrive policy
+DEDUPLICATION_INTERVAL = 300
+"""Seconds a FIFO queue remembers a deduplication id, as in SQS."""
+FIFO_SUFFIX = ".fifo"
 _POLL_INTERVAL = 0.1  # real seconds between looks at the clock while invisible messages wait
 
 
@@ -40,6 +46,8 @@ class _Message:
     id: str
     body: str
     visible_at: float
+    group_id: str | None = None
+    attributes: Mapping[str, str] = attrs.field(factory=dict)
     receive_count: int = 0
     receipt: str | None = None
     """The receipt of the latest receive: the only one that may act on the message."""
@@ -52,12 +60,26 @@ class _Queue:
     dead_letter: _Queue | None = None
     messages: dict[str, _Message] = attrs.field(factory=dict)
     """By message id, oldest first (a dict keeps insertion order)."""
+    deduplication_ids: dict[str, float] = attrs.field(factory=dict)
+    """FIFO: deduplication id to when it is forgotten, oldest first."""
+
+    def is_duplicate(self, deduplication_id: str, now: float) -> bool:
+        """Remember a FIFO message's id; True if it was sent in the last five minutes."""
+        ids = self.deduplication_ids
+        # Ids expire in the order they came (one interval, a monotonic clock).
+        while ids and next(iter(ids.values())) <= now:
+            del ids[next(iter(ids))]
+        if deduplication_id in ids:
+            return True
+        ids[deduplication_id] = now + DEDUPLICATION_INTERVAL
+        return False
 
 
 class InMemoryQueue:
     """A `QueuePort` whose queues live in memory, for tests and testing mode.
 
-    Beyond the port: `create_queue`, and `bodies` and `queue_names` for tests.
+    Beyond the port: `create_queue`, and `bodies` and `queue_names` for tests. A
+    queue whose name ends in ``.fifo`` is a FIFO queue, however it was created.
 
     Args:
         clock: Drives visibility timeouts; a `SystemClock` unless given. With a
@@ -93,8 +115,11 @@ class InMemoryQueue:
         max_message_size: int | None = None,
         dead_letter_queue: str | None = None,
         max_receive_count: int | None = None,
+        content_based_deduplication: bool = False,
     ) -> None:
         """Create queue ``name``; creating it again with the same settings does nothing.
+
+        A name ending in ``.fifo`` makes a FIFO queue, as in SQS.
 
         Args:
             name: The queue's full name.
@@ -103,19 +128,27 @@ class InMemoryQueue:
             dead_letter_queue: An existing queue that takes a message in place of a
                 receiver once it has been received ``max_receive_count`` times.
             max_receive_count: 1 to 1,000; given with ``dead_letter_queue`` or not at all.
+            content_based_deduplication: FIFO queues only: a message sent without a
+                deduplication id is deduplicated by its body's SHA-256 hash.
 
         Raises:
             QueueNotFound: ``dead_letter_queue`` does not exist.
-            ValueError: a setting is out of range, or the queue exists with other settings.
+            ValueError: a setting is out of range, the dead-letter queue is not of the
+                queue's type (FIFO or standard), or the queue exists with other settings.
         """
         if visibility_timeout is None:
             visibility_timeout = self._defaults.visibility_timeout
         if max_message_size is None:
             max_message_size = self._defaults.max_message_size
-        url = f"memory://{name}"
         info = _checked(
             QueueInfo(
-                url, max_message_size, visibility_timeout, dead_letter_queue, max_receive_count
+                f"memory://{name}",
+                max_message_size,
+                visibility_timeout,
+                dead_letter_queue,
+                max_receive_count,
+                fifo=name.endswith(FIFO_SUFFIX),
+                content_based_deduplication=content_based_deduplication,
             )
         )
         with self._changed:
@@ -124,12 +157,17 @@ class InMemoryQueue:
                 dead_letter = self._queues.get(dead_letter_queue)
                 if dead_letter is None:
                     raise QueueNotFound([dead_letter_queue])
+                if dead_letter.info.fifo != info.fifo:
+                    raise ValueError(
+                        f"queue {name!r} and its dead-letter queue {dead_letter_queue!r} must "
+                        "both be FIFO queues or both standard, as in SQS"
+                    )
             existing = self._queues.setdefault(name, _Queue(name, info, dead_letter))
             if existing.info != info:
                 raise ValueError(f"queue {name!r} exists with other settings: {existing.info}")
 
     def describe(self, queue: str) -> QueueInfo:
-        """Return the queue's URL (``memory://<name>``), limits and redrive settings.
+        """Return the queue's URL (``memory://<name>``), limits, redrive settings and type.
 
         Raises:
             QueueNotFound: the queue does not exist (and ``auto_create`` is off).
@@ -138,10 +176,14 @@ class InMemoryQueue:
             return self._queue(queue).info
 
     def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> SendResult:
-        """Send any number of messages; each is visible at once.
+        """Send any number of messages; each is visible at once, or after its delay.
 
-        A body over the queue's size limit (counted in UTF-8 bytes) is reported in
-        ``failed`` with the reason; every other message is ``sent``.
+        A message SQS would refuse (over the size limit, counting the body and
+        attributes in UTF-8 bytes; a FIFO message without a group id; see
+        `send_rules`) is reported in ``failed`` with the reason; every other message
+        is ``sent``. On a FIFO queue, one whose deduplication id (or body, with
+        content-based deduplication) came in the last five minutes by the clock is
+        reported sent but not enqueued.
 
         Raises:
             QueueNotFound: the queue does not exist (and ``auto_create`` is off).
@@ -154,15 +196,22 @@ class InMemoryQueue:
         with self._changed:
             target = self._queue(queue)
             now = self._clock.monotonic()
-            limit = target.info.max_message_size
             for message in messages:
-                size = len(message.body.encode())
-                if size > limit:
-                    failed[message.id] = f"the body is {size} bytes, over the limit of {limit}"
+                reason = refusal(message, target.info)
+                if reason is not None:
+                    failed[message.id] = reason
+                    continue
+                sent.append(message.id)
+                if target.info.fifo and target.is_duplicate(_deduplication_id(message), now):
                     continue
                 message_id = str(uuid.uuid4())
-                target.messages[message_id] = _Message(message_id, message.body, visible_at=now)
-                sent.append(message.id)
+                target.messages[message_id] = _Message(
+                    message_id,
+                    message.body,
+                    visible_at=now + message.delay_seconds,
+                    group_id=message.group_id,
+                    attributes={name: str(value) for name, value in message.attributes.items()},
+                )
             self._changed.notify_all()
         return SendResult(sent=tuple(sent), failed=failed)
 
@@ -174,7 +223,8 @@ class InMemoryQueue:
         Each one turns invisible for the queue's visibility timeout, its receive
         count goes up by one and it gets a new receipt. A message already received
         ``max_receive_count`` times moves to the dead-letter queue instead. With
-        ``wait_seconds``, waits up to that many real seconds for a message.
+        ``wait_seconds``, waits up to that many real seconds for a message. On a
+        FIFO queue, no message comes of a group that had one in flight.
 
         Raises:
             QueueNotFound: the queue does not exist (and ``auto_create`` is off).
@@ -244,7 +294,7 @@ class InMemoryQueue:
         return failed
 
     def stats(self, queue: str) -> QueueStats:
-        """Return exact counts of visible and in-flight messages (none is ever delayed).
+        """Return exact counts of visible, in-flight and delayed messages.
 
         Raises:
             QueueNotFound: the queue does not exist (and ``auto_create`` is off).
@@ -252,8 +302,13 @@ class InMemoryQueue:
         with self._changed:
             now = self._clock.monotonic()
             messages = self._queue(queue).messages.values()
-            in_flight = sum(1 for message in messages if message.visible_at > now)
-            return QueueStats(visible=len(messages) - in_flight, in_flight=in_flight, delayed=0)
+            hidden = [message for message in messages if message.visible_at > now]
+            delayed = sum(1 for message in hidden if message.receive_count == 0)
+            return QueueStats(
+                visible=len(messages) - len(hidden),
+                in_flight=len(hidden) - delayed,
+                delayed=delayed,
+            )
 
     def bodies(self, queue: str) -> list[str]:
         """Return the body of every message still in ``queue``, visible or not, oldest first.
@@ -278,17 +333,24 @@ class InMemoryQueue:
             return found
         if not self._auto_create:
             raise QueueNotFound([name])
-        info = attrs.evolve(self._defaults, url=f"memory://{name}")
+        info = attrs.evolve(self._defaults, url=f"memory://{name}", fifo=name.endswith(FIFO_SUFFIX))
         created = self._queues[name] = _Queue(name, info)
         return created
 
     def _take(self, source: _Queue, max_messages: int) -> list[ReceivedMessage]:
         now = self._clock.monotonic()
         received: list[ReceivedMessage] = []
+        # FIFO: a group with a message in flight is locked; one receive may still take
+        # several messages of an unlocked group, in order, as SQS does.
+        locked = (
+            {m.group_id for m in source.messages.values() if m.visible_at > now}
+            if source.info.fifo
+            else set()
+        )
         for message in list(source.messages.values()):
             if len(received) == max_messages:
                 break
-            if message.visible_at > now:
+            if message.visible_at > now or message.group_id in locked:
                 continue
             # Redrive as SQS does: on the receive after the last one allowed.
             dead_letter = source.dead_letter
@@ -303,9 +365,16 @@ class InMemoryQueue:
             message.receive_count += 1
             message.receipt = f"{message.id}/{uuid.uuid4().hex}"
             message.visible_at = now + source.info.visibility_timeout
-            count = message.receive_count
             received.append(
-                ReceivedMessage(source.name, message.id, message.receipt, message.body, count)
+                ReceivedMessage(
+                    source.name,
+                    message.id,
+                    message.receipt,
+                    message.body,
+                    message.receive_count,
+                    group_id=message.group_id,
+                    attributes=message.attributes,
+                )
             )
         return received
 
@@ -323,6 +392,13 @@ class InMemoryQueue:
         return None
 
 
+def _deduplication_id(message: OutgoingMessage) -> str:
+    if message.deduplication_id is not None:
+        return message.deduplication_id
+    # Content-based deduplication, as SQS: the SHA-256 of the body alone.
+    return hashlib.sha256(message.body.encode()).hexdigest()
+
+
 def _checked(info: QueueInfo) -> QueueInfo:
     """Return ``info`` if its settings are in SQS's ranges (any positive size, for tests)."""
     if not 0 <= info.visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
@@ -333,4 +409,6 @@ def _checked(info: QueueInfo) -> QueueInfo:
         raise ValueError("give dead_letter_queue and max_receive_count together, or neither")
     if info.max_receive_count is not None and not 1 <= info.max_receive_count <= MAX_RECEIVE_COUNT:
         raise ValueError(f"max_receive_count must be 1 to {MAX_RECEIVE_COUNT}")
+    if info.content_based_deduplication and not info.fifo:
+        raise ValueError("content_based_deduplication is for FIFO queues (named .fifo) only")
     return info

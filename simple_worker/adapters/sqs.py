@@ -26,6 +26,7 @@ from simple_worker.adapters.sqs_shapes import (
     received_message,
     run_batch,
     send_chunks,
+    send_entry,
     settle_receipts,
     visibility_entries,
 )
@@ -154,8 +155,9 @@ class SQSQueue:
             queue: the full queue name.
 
         Returns:
-            The URL, ``MaximumMessageSize``, ``VisibilityTimeout`` and, if the queue
-            has a redrive policy, its dead-letter queue's name and max receive count.
+            The URL, ``MaximumMessageSize``, ``VisibilityTimeout``, whether it is a FIFO
+            queue (with content-based deduplication) and, if the queue has a redrive
+            policy, its dead-letter queue's name and max receive count.
 
         Raises:
             QueueNotFound: the queue does not exist.
@@ -175,7 +177,13 @@ class SQSQueue:
         with translate_errors("GetQueueAttributes", queue):
             attributes = self._client.get_queue_attributes(
                 QueueUrl=url,
-                AttributeNames=["MaximumMessageSize", "VisibilityTimeout", "RedrivePolicy"],
+                AttributeNames=[
+                    "MaximumMessageSize",
+                    "VisibilityTimeout",
+                    "RedrivePolicy",
+                    "FifoQueue",
+                    "ContentBasedDeduplication",
+                ],
             ).get("Attributes", {})
         info = queue_info(queue, url, attributes)
         logger.debug("Resolved queue %s: %s", queue, info, extra={"queue": queue})
@@ -184,8 +192,11 @@ class SQSQueue:
     def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> SendResult:
         """Send messages in SendMessageBatch calls of at most 10 entries and 1 MiB.
 
-        Entries SQS fails on its side are retried alone. A body over the queue's
-        ``MaximumMessageSize`` is failed here, unsent, so it cannot fail its batch.
+        Each entry carries the message's delay (when not 0), group id, deduplication
+        id and attributes (str as String, int as Number). Entries SQS fails on its
+        side are retried alone. A message SQS would refuse (over the queue's
+        ``MaximumMessageSize``, body and attributes; a FIFO message without a group
+        id; see `send_rules`) is failed here, unsent, so it cannot fail its batch.
         A call SQS refuses fails its entries, unless one of botocore's attempts at
         it got no answer (SQS may have taken them then); a call that got no answer
         (connection dropped, timeout) leaves them unknown. After either, no further call is made:
@@ -209,12 +220,12 @@ class SQSQueue:
         info = self.describe(queue)
         fate: dict[str, str] = {}  # id -> "sent", "unknown", or why it failed
         stopped = False
-        for chunk in send_chunks(messages, info.max_message_size, fate):
+        for chunk in send_chunks(messages, info, fate):
             if stopped:
                 fate.update(dict.fromkeys((m.id for m in chunk), _NOT_ATTEMPTED))
                 continue
             entries: dict[str, SendMessageBatchRequestEntryTypeDef] = {
-                str(i): {"Id": str(i), "MessageBody": m.body} for i, m in enumerate(chunk)
+                str(i): send_entry(str(i), m) for i, m in enumerate(chunk)
             }
             outcome, leftover = BatchOutcome(), "unknown"
             self._unanswered.seen = False
@@ -267,7 +278,8 @@ class SQSQueue:
             wait_seconds: long-poll time, 0 to 20; returns as soon as a message is there.
 
         Returns:
-            The messages received, with their receive counts; empty after the wait.
+            The messages received, with their receive counts, group ids and message
+            attributes; empty after the wait.
 
         Raises:
             QueueNotFound: the queue does not exist.
@@ -284,7 +296,8 @@ class SQSQueue:
                 QueueUrl=url,
                 MaxNumberOfMessages=max_messages,
                 WaitTimeSeconds=wait_seconds,
-                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "MessageGroupId"],
             )
         return [received_message(queue, message) for message in response.get("Messages", [])]
 

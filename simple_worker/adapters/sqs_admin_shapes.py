@@ -49,6 +49,8 @@ class QueueDetails:
     delay_seconds: int
     redrive: RedrivePolicy | None
     stats: QueueStats
+    content_based_deduplication: bool = False
+    """FIFO queues: a message without a deduplication id is deduplicated by its body."""
 
 
 @attrs.frozen
@@ -144,6 +146,9 @@ def queue_details(name: str, url: str, attributes: Mapping[str, str]) -> QueueDe
             delay_seconds=int(attributes.get("DelaySeconds", 0)),
             redrive=redrive,
             stats=queue_stats(attributes),
+            content_based_deduplication=(
+                attributes.get("ContentBasedDeduplication", "false").lower() == "true"
+            ),
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise QueueServiceError(

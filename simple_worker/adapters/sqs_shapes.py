@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from simple_worker.adapters.send_rules import refusal
 from simple_worker.domain.errors import QueueServiceError
 from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
         ChangeMessageVisibilityBatchResultTypeDef,
         DeleteMessageBatchRequestEntryTypeDef,
         DeleteMessageBatchResultTypeDef,
+        MessageAttributeValueTypeDef,
         MessageTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
         SendMessageBatchResultTypeDef,
     )
 
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 1_048_576
-"""Most bytes of bodies one SendMessageBatch call may carry, in total (1 MiB)."""
+"""Most bytes of messages (bodies and attributes) one SendMessageBatch call may carry (1 MiB)."""
 ENTRY_RETRIES = 3
 """Extra attempts for batch entries SQS failed on its side (``SenderFault: false``)."""
 _ENTRY_RETRY_DELAY = 0.1  # seconds before the first entry retry, doubled for each next one
@@ -153,30 +156,49 @@ def settle_receipts(
 
 
 def send_chunks(
-    messages: Sequence[OutgoingMessage], max_message_size: int, too_large: dict[str, str]
+    messages: Sequence[OutgoingMessage], info: QueueInfo, refused: dict[str, str]
 ) -> Iterator[list[OutgoingMessage]]:
-    """Split messages, in order, into chunks of at most 10 and `MAX_BATCH_BYTES` of bodies.
+    """Split messages, in order, into chunks of at most 10 and `MAX_BATCH_BYTES`.
 
-    A message whose body (UTF-8) is over ``max_message_size`` goes in no chunk: it
-    is put in ``too_large`` with the reason, so that it cannot fail a whole call.
+    A message SQS would refuse on this queue (see `send_rules`: too large, a FIFO
+    message without a group id, ...) goes in no chunk: it is put in ``refused``
+    with the reason, so that it cannot fail a whole call.
     """
     chunk: list[OutgoingMessage] = []
     size = 0
     for message in messages:
-        body_size = len(message.body.encode("utf-8"))
-        if body_size > max_message_size:
-            too_large[message.id] = (
-                f"MessageTooLong: the body is {body_size} bytes, over the queue's "
-                f"MaximumMessageSize of {max_message_size} bytes (not sent)"
-            )
+        reason = refusal(message, info)
+        if reason is not None:
+            refused[message.id] = reason
             continue
-        if chunk and (len(chunk) == MAX_BATCH_SIZE or size + body_size > MAX_BATCH_BYTES):
+        message_size = message.size()
+        if chunk and (len(chunk) == MAX_BATCH_SIZE or size + message_size > MAX_BATCH_BYTES):
             yield chunk
             chunk, size = [], 0
         chunk.append(message)
-        size += body_size
+        size += message_size
     if chunk:
         yield chunk
+
+
+def send_entry(entry_id: str, message: OutgoingMessage) -> SendMessageBatchRequestEntryTypeDef:
+    """Return the SendMessageBatch entry for a message; options only where given."""
+    entry: SendMessageBatchRequestEntryTypeDef = {"Id": entry_id, "MessageBody": message.body}
+    if message.delay_seconds:
+        entry["DelaySeconds"] = message.delay_seconds
+    if message.group_id is not None:
+        entry["MessageGroupId"] = message.group_id
+    if message.deduplication_id is not None:
+        entry["MessageDeduplicationId"] = message.deduplication_id
+    if message.attributes:
+        entry["MessageAttributes"] = {
+            name: _attribute_value(value) for name, value in message.attributes.items()
+        }
+    return entry
+
+
+def _attribute_value(value: str | int) -> MessageAttributeValueTypeDef:
+    return {"DataType": "Number" if isinstance(value, int) else "String", "StringValue": str(value)}
 
 
 def queue_info(queue: str, url: str, attributes: Mapping[Any, str]) -> QueueInfo:
@@ -193,6 +215,11 @@ def queue_info(queue: str, url: str, attributes: Mapping[Any, str]) -> QueueInfo
             visibility_timeout=int(attributes["VisibilityTimeout"]),
             dead_letter_queue=queue_name_of(redrive[0]) if redrive else None,
             max_receive_count=redrive[1] if redrive else None,
+            # Standard queues lack both attributes.
+            fifo=attributes.get("FifoQueue", "false").lower() == "true",
+            content_based_deduplication=(
+                attributes.get("ContentBasedDeduplication", "false").lower() == "true"
+            ),
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise QueueServiceError(
@@ -232,11 +259,23 @@ def queue_stats(attributes: Mapping[Any, str]) -> QueueStats:
 
 
 def received_message(queue: str, message: MessageTypeDef) -> ReceivedMessage:
-    """Return the `ReceivedMessage` for a message in ReceiveMessage's answer."""
+    """Return the `ReceivedMessage` for a message in ReceiveMessage's answer.
+
+    Its String and Number attributes (custom types such as ``Number.int`` too) are
+    kept as their text; Binary ones, which no producer of this library sends, are not.
+    """
+    system = message.get("Attributes", {})
     return ReceivedMessage(
         queue=queue,
         message_id=message["MessageId"],
         receipt=message["ReceiptHandle"],
         body=message["Body"],
-        receive_count=int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+        receive_count=int(system.get("ApproximateReceiveCount", 1)),
+        group_id=system.get("MessageGroupId"),
+        attributes={
+            name: value["StringValue"]
+            for name, value in message.get("MessageAttributes", {}).items()
+            if value["DataType"].partition(".")[0] in ("String", "Number")
+            and "StringValue" in value
+        },
     )

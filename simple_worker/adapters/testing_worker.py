@@ -12,9 +12,13 @@ from collections.abc import Sequence
 
 import attrs
 
+from simple_worker.adapters.system_clock import SystemClock
 from simple_worker.domain.errors import TooManyTasks
+from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.queue import QueuePort, ReceivedMessage, VisibilityChange
+from simple_worker.services.deferral import send_on
 from simple_worker.services.dispatcher import Dispatched, Dispatcher, Outcome
+from simple_worker.services.offload import payload_cleanup
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,11 @@ class RunReport:
         return [run for run in self.runs if run.outcome is Outcome.FAILED]
 
     @property
+    def deferred(self) -> list[Dispatched]:
+        """Tasks received before their ``not_before``: sent on to run later, not run."""
+        return [run for run in self.runs if run.outcome is Outcome.DEFERRED]
+
+    @property
     def rejected(self) -> list[Dispatched]:
         """Messages that could not run at all; they stay in the queue, as on SQS."""
         return [run for run in self.runs if run.outcome is Outcome.REJECTED]
@@ -45,7 +54,9 @@ class RunReport:
     def task_names(self) -> list[str]:
         """Names of the tasks that ran (succeeded or failed), in order."""
         return [
-            run.task.name for run in self.runs if run.task and run.outcome is not Outcome.REJECTED
+            run.task.name
+            for run in self.runs
+            if run.task and run.outcome in (Outcome.SUCCEEDED, Outcome.FAILED)
         ]
 
 
@@ -58,6 +69,7 @@ class TestingWorker:
     queue: QueuePort
     queue_names: Sequence[str]
     dispatcher: Dispatcher
+    clock: ClockPort = attrs.field(factory=SystemClock)
 
     def run_all(
         self, *, raise_errors: bool = True, max_tasks: int = DEFAULT_MAX_TASKS
@@ -102,9 +114,19 @@ class TestingWorker:
                         extra={"queue": queue_name, "count": len(batch)},
                     )
                 done = 0
+                # On a FIFO queue, a group whose task did not succeed runs nothing more
+                # of this batch: its next tasks wait until that one is retried, as on SQS.
+                stopped_groups: set[str | None] = set()
+                fifo = bool(batch) and self.queue.describe(queue_name).fifo
                 try:
                     for message in batch:
-                        runs.append(self._run_one(message, len(runs), raise_errors, max_tasks))
+                        if fifo and message.group_id in stopped_groups:
+                            self._release(queue_name, [message])
+                        else:
+                            run = self._run_one(message, len(runs), raise_errors, max_tasks)
+                            runs.append(run)
+                            if run.outcome is not Outcome.SUCCEEDED:
+                                stopped_groups.add(message.group_id)
                         done += 1
                 except BaseException:
                     self._release(queue_name, batch[done + 1 :])
@@ -120,7 +142,14 @@ class TestingWorker:
             raise TooManyTasks(max_tasks)
         dispatched = self.dispatcher.dispatch(message)
         if dispatched.outcome is Outcome.SUCCEEDED:
-            self.queue.delete_batch(message.queue, [message.receipt])
+            cleanup = payload_cleanup(message, self.dispatcher.payload_store)
+            if not self.queue.delete_batch(message.queue, [message.receipt]) and cleanup:
+                cleanup()
+        elif dispatched.outcome is Outcome.DEFERRED and dispatched.task is not None:
+            # Not due yet: on to the queue again, as a real worker does.
+            now = self.clock.now()
+            if send_on(self.queue, message, dispatched.task, now):
+                self.queue.delete_batch(message.queue, [message.receipt])
         elif raise_errors and dispatched.error is not None:
             raise dispatched.error
         return dispatched

@@ -89,15 +89,6 @@ def queue_findings(
                 "recreate it with a name that matches its type",
             )
         )
-    if queue.fifo:
-        found.append(
-            Finding(
-                "warning",
-                "it is a FIFO queue: add_task sets no MessageGroupId, so tasks cannot be "
-                "sent to it by this library; only messages from other producers will run",
-                "use a standard queue, or send these tasks with your own producer",
-            )
-        )
     found += _visibility_findings(queue)
     found += _redrive_findings(queue, dlq, fix_command)
     if retry is not None and queue.redrive is not None:
@@ -212,10 +203,14 @@ def _duration(seconds: int) -> str:
 
 def _summary(queue: QueueDetails) -> str:
     parts = [
-        "FIFO" if queue.fifo else "standard",
+        "standard",
         f"visibility timeout {queue.visibility_timeout} s",
         f"max message size {queue.max_message_size} bytes",
     ]
+    if queue.fifo:
+        parts[0] = (
+            "FIFO, content-based deduplication" if queue.content_based_deduplication else "FIFO"
+        )
     if queue.redrive is not None:
         parts.append(
             f"dead-letter queue {queue.redrive.dead_letter_queue} after "

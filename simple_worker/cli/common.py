@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
 from simple_worker.app import App
 from simple_worker.cli.loading import load_app
 from simple_worker.domain.errors import ConfigurationError
 from simple_worker.domain.registry import check_queue_name
+from simple_worker.ports.liveness import LivenessPort
 from simple_worker.services.retry import ExponentialBackoff, RetryIntervals, RetryPolicy
 from simple_worker.services.worker import Worker
 
@@ -76,6 +78,11 @@ def _whole(text: str, minimum: int, maximum: int | None = None) -> int:
 def positive_int(text: str) -> int:
     """Parse a whole number of at least 1 (an argument type)."""
     return _whole(text, 1)
+
+
+def port_number(text: str) -> int:
+    """Parse a TCP port, 0 to 65535; 0 picks a free one (an argument type)."""
+    return _whole(text, 0, 65_535)
 
 
 def wait_seconds(text: str) -> int:
@@ -151,21 +158,45 @@ def retry_policy(args: argparse.Namespace, *, jitter: bool = True) -> RetryPolic
     return None
 
 
-def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
+Observers = Callable[[App], tuple[list[object], list[LivenessPort]]]
+"""Given the loaded app, returns the worker's extra middleware and liveness ports."""
+
+
+def build_worker(
+    args: argparse.Namespace, observers: Observers | None = None
+) -> tuple[App, Worker]:
     """Load ``args.app`` and make the worker the ``worker`` command's options ask for.
 
     Raises:
         ConfigurationError: the app does not load, or an option is out of range.
     """
     app = load_app(args.app)
+    middleware, liveness = observers(app) if observers is not None else ([], [])
     worker = app.worker(
         args.queues,
         threads=args.threads,
         wait_seconds=args.wait_seconds,
         retry_policy=retry_policy(args),
+        middleware=middleware,
         heartbeat_file=args.heartbeat_file,
+        liveness=liveness,
     )
     return app, worker
+
+
+def require_prometheus() -> None:
+    """Check that prometheus_client can be imported, for ``--metrics-port``.
+
+    Raises:
+        ConfigurationError: it cannot; the message says what to install.
+    """
+    try:
+        import prometheus_client  # noqa: F401, PLC0415 - an optional dependency, checked first
+    except ImportError as exc:
+        raise ConfigurationError(
+            "--metrics-port needs the prometheus_client package: "
+            "pip install 'simple-worker[prometheus]'"
+        ) from exc
 
 
 def app_and_queues(args: argparse.Namespace) -> tuple[App, list[str]]:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from simple_worker.adapters.sqs_admin import SQSAdmin
@@ -41,6 +42,20 @@ def register(commands: Commands) -> None:
     enqueue.add_argument("task_name", metavar="TASK_NAME", help="the registered task name")
     enqueue.add_argument("pairs", nargs="*", metavar="KEY=VALUE", help="the payload, by key")
     enqueue.add_argument("--payload", metavar="JSON", help="the payload as a JSON object")
+    enqueue.add_argument(
+        "--delay", type=int, metavar="SECONDS", help="seconds (0 to 900) before it can run"
+    )
+    enqueue.add_argument(
+        "--not-before",
+        type=_aware_time,
+        metavar="TIME",
+        help="an ISO 8601 time with its offset (2026-12-24T18:00:00+01:00, or Z for UTC) "
+        "before which it does not run",
+    )
+    enqueue.add_argument("--group-id", metavar="ID", help="the message group id (FIFO, fair)")
+    enqueue.add_argument(
+        "--deduplication-id", metavar="ID", help="the deduplication id (FIFO queues)"
+    )
     enqueue.set_defaults(run=run_enqueue)
 
     purge = commands.add_parser(
@@ -62,6 +77,14 @@ def register(commands: Commands) -> None:
     )
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     purge.set_defaults(run=run_purge)
+
+
+def _aware_time(text: str) -> datetime:
+    """Parse an ISO 8601 time with an offset (``Z`` for UTC), for ``--not-before``."""
+    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    if moment.tzinfo is None:
+        raise ValueError("no UTC offset")
+    return moment
 
 
 def _strict_json(text: str) -> object:
@@ -122,7 +145,13 @@ def run_enqueue(args: argparse.Namespace) -> int:
     """Run ``enqueue``: ``app.add_task(task_name, **payload)``; print the task id."""
     payload = parse_payload(args.payload, args.pairs)
     app = load_app(args.app)
-    out(app.add_task(args.task_name, **payload))
+    sender = app.with_options(
+        delay=args.delay,
+        not_before=args.not_before,
+        group_id=args.group_id,
+        deduplication_id=args.deduplication_id,
+    )
+    out(sender.add_task(args.task_name, **payload))
     return EXIT_OK
 
 

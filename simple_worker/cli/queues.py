@@ -204,7 +204,8 @@ def _ensure(
 
 
 def _describe(queue: QueueDetails) -> str:
-    parts = [f"visibility timeout {queue.visibility_timeout} s"]
+    parts = ["FIFO"] if queue.fifo else []
+    parts.append(f"visibility timeout {queue.visibility_timeout} s")
     if queue.redrive is None:
         parts.append(f"retention {queue.retention_period // _DAY} days")
     else:

@@ -19,6 +19,12 @@ Worker processes run in their own session, so a Ctrl-C at a terminal reaches the
 supervisor only, which passes it on once (a second SIGINT would force their stop).
 Each gets ``SIMPLE_WORKER_PROCESS`` (0 to P-1) in its environment, and stops by
 itself if the supervisor disappears.
+
+With ``--metrics-port`` or ``--health-port`` the supervisor serves one endpoint for
+all its processes (`SharedEndpoints`), from a private temporary directory removed
+at exit: the processes write their metrics there (prometheus_client's
+multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``) and each touches a heartbeat
+file of its own, whose age says whether it consumes.
 """
 
 from __future__ import annotations
@@ -26,16 +32,21 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
-from types import FrameType
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import FrameType, TracebackType
 
 import attrs
 
+from simple_worker.adapters.health_http import HEALTH_PATH, ProcessesHealth
+from simple_worker.adapters.http_server import Endpoint, HttpServer, http_servers
 from simple_worker.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, build_worker
 from simple_worker.domain.errors import ConfigurationError, QueueNotFound
 
@@ -141,7 +152,117 @@ def supervise(args: argparse.Namespace) -> int:
         raise QueueNotFound(missing)
     timeout = DEFAULT_SHUTDOWN_TIMEOUT if args.shutdown_timeout is None else args.shutdown_timeout
     command = child_command(args, os.getpid())
-    return Supervisor(lambda _index: command, args.processes, timeout).run()
+    with SharedEndpoints(args) as shared:
+        supervisor = Supervisor(
+            lambda index: [*command, *shared.child_options(index)],
+            args.processes,
+            timeout,
+            env=shared.env(),
+            on_exit=shared.process_exited,
+        )
+        shared.serve(supervisor)
+        return supervisor.run()
+
+
+class SharedEndpoints:
+    """One ``/metrics`` and ``/healthz`` for all the worker processes; a context manager.
+
+    On entry it makes a private temporary directory (when an endpoint is asked
+    for); on exit it closes the servers and removes the directory.
+    """
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._args = args
+        self.directory: Path | None = None
+        self._servers: list[HttpServer] = []
+
+    def __enter__(self) -> SharedEndpoints:
+        if self._args.metrics_port is not None or self._args.health_port is not None:
+            self.directory = Path(tempfile.mkdtemp(prefix="simple-worker-"))
+            if self._metrics_directory() is not None:
+                (self.directory / "metrics").mkdir()
+            logger.info(
+                "Worker processes share %s for their metrics and heartbeats; removed at exit",
+                self.directory,
+                extra={"path": str(self.directory)},
+            )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for server in self._servers:
+            server.close()
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def env(self) -> dict[str, str]:
+        """Return the environment variables the worker processes need."""
+        metrics = self._metrics_directory()
+        # Read by prometheus_client when it is imported: in the children only.
+        return {} if metrics is None else {"PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+
+    def child_options(self, index: int) -> list[str]:
+        """Return the options that make worker process ``index`` report to the supervisor."""
+        options: list[str] = []
+        if self._metrics_directory() is not None:
+            options.append("--metrics-multiprocess")
+        if self._args.health_port is not None:
+            options += ["--process-heartbeat-file", str(self.beat_file(index))]
+        return options
+
+    def beat_file(self, index: int) -> Path:
+        """Return the heartbeat file of worker process ``index``."""
+        if self.directory is None:
+            raise RuntimeError("SharedEndpoints is used outside its with block")
+        return self.directory / f"process-{index}.alive"
+
+    def process_exited(self, index: int, pid: int) -> None:
+        """Forget an exited process: its gauges, and its heartbeat (its successor beats anew)."""
+        metrics = self._metrics_directory()
+        if metrics is not None:
+            from simple_worker.adapters.prometheus_metrics import (  # noqa: PLC0415 - optional
+                forget_process,
+            )
+
+            forget_process(str(metrics), pid)
+        if self._args.health_port is not None:
+            self.beat_file(index).unlink(missing_ok=True)
+
+    def serve(self, supervisor: Supervisor) -> None:
+        """Start serving the endpoints asked for, about ``supervisor``'s processes.
+
+        Raises:
+            ConfigurationError: a port cannot be bound, or equal ports have different hosts.
+        """
+        endpoints: list[Endpoint] = []
+        args, metrics = self._args, self._metrics_directory()
+        if args.health_port is not None:
+            health = ProcessesHealth(
+                supervisor.processes, self.beat_file, lambda: supervisor.stopping
+            )
+            endpoints.append(
+                Endpoint(args.health_host, args.health_port, HEALTH_PATH, health.answer)
+            )
+        if metrics is not None:
+            from simple_worker.adapters.prometheus_metrics import (  # noqa: PLC0415 - optional
+                METRICS_PATH,
+                multiprocess_route,
+            )
+
+            route = multiprocess_route(str(metrics))
+            endpoints.append(Endpoint(args.metrics_host, args.metrics_port, METRICS_PATH, route))
+        self._servers = http_servers(endpoints)
+        for server in self._servers:
+            server.start()
+
+    def _metrics_directory(self) -> Path | None:
+        if self._args.metrics_port is None or self.directory is None:
+            return None
+        return self.directory / "metrics"
 
 
 @attrs.define
@@ -160,17 +281,41 @@ class Supervisor:
         command: the command line of the worker process with the given index.
         processes: how many to run.
         shutdown_timeout: seconds to wait for their graceful stop before SIGKILL.
+        env: environment variables for the worker processes, beside this one's.
+        on_exit: called with a process's index and pid once it has exited and
+            been reaped (not for those still running when the supervisor stops).
     """
 
     def __init__(
-        self, command: Callable[[int], list[str]], processes: int, shutdown_timeout: float
+        self,
+        command: Callable[[int], list[str]],
+        processes: int,
+        shutdown_timeout: float,
+        *,
+        env: Mapping[str, str] | None = None,
+        on_exit: Callable[[int, int], None] | None = None,
     ) -> None:
         self._command = command
         self._slots = [_Slot(index) for index in range(processes)]
         self._shutdown_timeout = shutdown_timeout
+        self._env = dict(env or {})
+        self._on_exit = on_exit
         self._signals: list[int] = []
         self._wake = threading.Event()
         self._config_error = False
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the supervisor is stopping its processes (a signal, or a configuration error)."""
+        return bool(self._signals) or self._config_error
+
+    def processes(self) -> list[tuple[int, int | None]]:
+        """Return ``(index, pid)`` of each process slot; pid None while it has no process."""
+        found = []
+        for slot in self._slots:
+            process = slot.process  # read once: the main thread may reset it meanwhile
+            found.append((slot.index, None if process is None else process.pid))
+        return found
 
     def run(self) -> int:
         """Start the workers and supervise them until a signal; return the exit status."""
@@ -201,7 +346,7 @@ class Supervisor:
         slot.process = subprocess.Popen(  # noqa: S603 - our own command, no shell
             self._command(slot.index),
             stdin=subprocess.DEVNULL,
-            env={**os.environ, PROCESS_INDEX_VARIABLE: str(slot.index)},
+            env={**os.environ, **self._env, PROCESS_INDEX_VARIABLE: str(slot.index)},
             start_new_session=True,  # a terminal's Ctrl-C reaches the supervisor only
         )
         slot.started = time.monotonic()
@@ -219,6 +364,8 @@ class Supervisor:
                 continue
             code, pid = slot.process.returncode, slot.process.pid
             slot.process = None
+            if self._on_exit is not None:
+                self._on_exit(slot.index, pid)
             fields = {"process_index": slot.index, "pid": pid, "exit_status": code}
             if code == EXIT_USAGE:
                 logger.error(

@@ -3,6 +3,10 @@
 With ``--processes 1`` (the default) the worker runs in this process. With more,
 this process becomes a supervisor (`simple_worker.cli.supervisor`) that runs each
 worker as ``python -m simple_worker worker APP ... --processes 1``.
+
+``--metrics-port`` and ``--health-port`` serve ``/metrics`` and ``/healthz`` while
+the worker runs (one server when the ports are equal); with ``--processes`` the
+supervisor serves both, for all its worker processes.
 """
 
 from __future__ import annotations
@@ -16,20 +20,27 @@ import time
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from simple_worker.adapters.health_http import HEALTH_PATH, HealthEndpoint
+from simple_worker.adapters.heartbeat_file import HeartbeatFile
+from simple_worker.adapters.http_server import DEFAULT_HOST, Endpoint, http_servers
 from simple_worker.cli.common import (
     EXIT_OK,
     add_app_argument,
     add_queues_argument,
     add_retry_arguments,
     build_worker,
+    port_number,
     positive_int,
+    require_prometheus,
     seconds,
     wait_seconds,
 )
 from simple_worker.cli.supervisor import DEFAULT_SHUTDOWN_TIMEOUT, supervise
+from simple_worker.ports.liveness import LivenessPort
 from simple_worker.services.worker import Worker
 
 if TYPE_CHECKING:
+    from simple_worker.app import App
     from simple_worker.cli.common import Commands
 
 logger = logging.getLogger(__name__)
@@ -96,13 +107,56 @@ def register(commands: Commands) -> None:
         "(it goes stale once receives have failed for a minute, or the worker stopped)",
     )
     add_retry_arguments(parser)
+    add_endpoint_arguments(parser)
     # Given by the supervisor to its worker processes, which stop if it disappears.
     parser.add_argument("--parent-pid", type=positive_int, help=argparse.SUPPRESS)
+    # Also from the supervisor: record metrics in PROMETHEUS_MULTIPROC_DIR for it to
+    # serve, and touch a heartbeat file of this process for its health endpoint.
+    parser.add_argument("--metrics-multiprocess", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--process-heartbeat-file", help=argparse.SUPPRESS)
     parser.set_defaults(run=run)
+
+
+def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--metrics-port``, ``--metrics-host``, ``--health-port`` and ``--health-host``."""
+    group = parser.add_argument_group(
+        "metrics and health endpoints",
+        "HTTP endpoints served while the worker runs; equal ports share one server. "
+        f"Hosts default to {DEFAULT_HOST} (this host only); in a container, "
+        "use 0.0.0.0 so that Prometheus or the kubelet can reach them.",
+    )
+    group.add_argument(
+        "--metrics-port",
+        type=port_number,
+        metavar="PORT",
+        help="serve Prometheus metrics at GET /metrics on PORT; needs "
+        "pip install 'simple-worker[prometheus]'",
+    )
+    group.add_argument(
+        "--metrics-host",
+        default=DEFAULT_HOST,
+        metavar="HOST",
+        help=f"address of the metrics endpoint (default: {DEFAULT_HOST})",
+    )
+    group.add_argument(
+        "--health-port",
+        type=port_number,
+        metavar="PORT",
+        help="serve GET /healthz on PORT: 200 while consuming normally, 503 once "
+        "receives have failed for a minute or the worker is stopping",
+    )
+    group.add_argument(
+        "--health-host",
+        default=DEFAULT_HOST,
+        metavar="HOST",
+        help=f"address of the health endpoint (default: {DEFAULT_HOST})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the ``worker`` command; return its exit status."""
+    if args.metrics_port is not None or args.metrics_multiprocess:
+        require_prometheus()
     if args.processes > 1:
         return supervise(args)
     return run_in_process(args)
@@ -123,7 +177,7 @@ def run_in_process(args: argparse.Namespace) -> int:
             "manager's stop timeout decides (systemd TimeoutStopSec, Kubernetes "
             "terminationGracePeriodSeconds)"
         )
-    _, worker = build_worker(args)
+    _, worker = build_worker(args, lambda app: observers(app, args))
     early.attach(worker)
     if args.parent_pid is not None:
         threading.Thread(
@@ -134,6 +188,40 @@ def run_in_process(args: argparse.Namespace) -> int:
         ).start()
     worker.start()
     return EXIT_OK
+
+
+def observers(app: App, args: argparse.Namespace) -> tuple[list[object], list[LivenessPort]]:
+    """Return the middleware and liveness ports that the endpoint options ask for.
+
+    The servers come first among the middleware: they serve while the worker runs.
+
+    Raises:
+        ConfigurationError: a port cannot be bound, or equal ports have different hosts.
+    """
+    middleware: list[object] = []
+    liveness: list[LivenessPort] = []
+    endpoints: list[Endpoint] = []
+    if args.health_port is not None:
+        health = HealthEndpoint(app.clock)
+        middleware.append(health)
+        liveness.append(health)
+        endpoints.append(Endpoint(args.health_host, args.health_port, HEALTH_PATH, health.answer))
+    if args.metrics_port is not None or args.metrics_multiprocess:
+        # Imported only when asked for: prometheus_client is an optional dependency.
+        from simple_worker.adapters.prometheus_metrics import (  # noqa: PLC0415
+            METRICS_PATH,
+            PrometheusMetrics,
+        )
+
+        metrics = PrometheusMetrics(app)
+        middleware.append(metrics)
+        if args.metrics_port is not None:
+            endpoints.append(
+                Endpoint(args.metrics_host, args.metrics_port, METRICS_PATH, metrics.answer)
+            )
+    if args.process_heartbeat_file is not None:
+        liveness.append(HeartbeatFile(args.process_heartbeat_file))
+    return [*http_servers(endpoints), *middleware], liveness
 
 
 class _EarlyStop:

@@ -5,6 +5,9 @@ The body is a JSON object::
     {"task_name": "send_email", "task_payload": {"user_id": 7},
      "task_id": "…", "enqueued_at": "2026-11-29T10:00:00.000Z", "v": 1}
 
+A task scheduled more than 15 minutes ahead also carries ``"not_before"``, a
+timestamp in the same format.
+
 ``task_name`` and ``task_payload`` are the format of simple-worker 0.2.x, so its
 messages decode here (without id or time) and ours decode there. Unknown keys are
 ignored, so later versions can add metadata. A ``v`` above `WIRE_VERSION` is
@@ -45,6 +48,8 @@ def encode_envelope(task: Task) -> str:
         envelope["task_id"] = task.id
     if task.enqueued_at is not None:
         envelope["enqueued_at"] = format_timestamp(task.enqueued_at)
+    if task.not_before is not None:
+        envelope["not_before"] = format_timestamp(task.not_before)
     envelope["v"] = WIRE_VERSION
     return _encoder.encode(envelope)
 
@@ -85,7 +90,8 @@ def decode_envelope(body: str) -> Task:
         name=name,
         payload=payload,
         id=_task_id(envelope.get("task_id")),
-        enqueued_at=_timestamp(envelope.get("enqueued_at")),
+        enqueued_at=_timestamp("enqueued_at", envelope.get("enqueued_at")),
+        not_before=_timestamp("not_before", envelope.get("not_before")),
     )
 
 
@@ -119,16 +125,16 @@ def _task_id(value: object) -> str | None:
     return value
 
 
-def _timestamp(value: object) -> datetime | None:
+def _timestamp(key: str, value: object) -> datetime | None:
     if value is None:
         return None
     if type(value) is not str or len(value) > _MAX_TIMESTAMP_LENGTH:
-        raise MessageDecodeError("enqueued_at must be an ISO 8601 timestamp string")
+        raise MessageDecodeError(f"{key} must be an ISO 8601 timestamp string")
     text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise MessageDecodeError("enqueued_at is not an ISO 8601 timestamp") from None
+        raise MessageDecodeError(f"{key} is not an ISO 8601 timestamp") from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)

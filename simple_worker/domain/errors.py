@@ -15,10 +15,13 @@ errors and nothing else::
     │   ├── PayloadMismatch
     │   ├── InvalidPayload
     │   └── MessageTooLarge
+    ├── InvalidTaskOptions         task options out of range or unfit for the queue (a ValueError)
     ├── MessageDecodeError         a received message body is not a task envelope
     ├── QueueNotFound              SQS queues that do not exist
     ├── QueueServiceError          the queue service failed a call
     │   └── SendFailed             some tasks of a send were not accepted
+    ├── PayloadNotFound            a large task's stored body is not in its bucket
+    ├── PayloadStoreError          the large-payload store (S3) failed a call
     └── TooManyTasks               the testing worker hit its task limit
 
 Messages state the facts and the next step.
@@ -159,8 +162,17 @@ class MessageTooLarge(TaskRefused):
         self.limit = limit
         super().__init__(
             f"Task {task_name!r} encodes to {size} bytes, over the limit of {limit} bytes. "
-            "Send a reference (an S3 key, a database id) instead of the data itself."
+            "Send a reference (an S3 key, a database id) instead of the data itself, "
+            "or give the App a large_payload_bucket to send large tasks through S3."
         )
+
+
+class InvalidTaskOptions(SimpleWorkerError, ValueError):
+    """Raised when task options are out of range or do not fit the task's queue.
+
+    For example a delay over 900 seconds, or a task for a FIFO queue without a
+    message group id. Nothing is sent.
+    """
 
 
 class MessageDecodeError(SimpleWorkerError):
@@ -227,6 +239,36 @@ class SendFailed(QueueServiceError):
 
     def _total(self) -> int:
         return len(self.sent_ids) + len(self.failed) + len(self.unknown_ids)
+
+
+class PayloadNotFound(SimpleWorkerError):
+    """Raised when a large task's stored body is not in the payload store.
+
+    Its object was deleted (the task already ran, or a lifecycle rule expired it),
+    never written, or lies outside the store's bucket: the message cannot run.
+    """
+
+    def __init__(self, bucket: str, key: str, reason: str = "no such object") -> None:
+        self.bucket = bucket
+        self.key = key
+        self.reason = reason
+        super().__init__(
+            f"The large payload s3://{bucket}/{key:.200} cannot be read: {reason}. Its "
+            "message cannot run; keep objects longer than messages stay in the queues "
+            "(a lifecycle rule beyond the dead-letter queue's retention period)."
+        )
+
+
+class PayloadStoreError(SimpleWorkerError):
+    """Raised when the large-payload store (S3) fails a call after the client's own retries."""
+
+    def __init__(
+        self, message: str, *, operation: str = "", bucket: str = "", key: str = ""
+    ) -> None:
+        self.operation = operation
+        self.bucket = bucket
+        self.key = key
+        super().__init__(message)
 
 
 class TooManyTasks(SimpleWorkerError):

@@ -12,7 +12,13 @@ from typing import Any
 
 import attrs
 
-from simple_worker.domain.errors import DuplicateTaskName, InvalidQueueName, UnknownTask
+from simple_worker.domain.errors import (
+    DuplicateTaskName,
+    InvalidQueueName,
+    UnknownTask,
+    UnsupportedHandler,
+)
+from simple_worker.domain.options import TaskOptions
 from simple_worker.domain.signature import HandlerSignature
 from simple_worker.domain.task import check_task_name
 
@@ -39,12 +45,23 @@ def check_queue_name(queue_name: str) -> str:
 
 @attrs.frozen
 class Registration:
-    """A task name bound to its handler, the handler's signature and its queue."""
+    """A task name bound to its handler, the handler's signature and its queue.
+
+    ``defaults`` are the task's options unless a producer gives others;
+    ``group_by`` names the payload field whose value is the message group id.
+    """
 
     task_name: str
     handler: Callable[..., Any]
     signature: HandlerSignature
     queue: str
+    defaults: TaskOptions = attrs.field(factory=TaskOptions)
+    group_by: str | None = None
+
+    @property
+    def fifo(self) -> bool:
+        """Whether the task's queue is a FIFO queue (its name ends in ``.fifo``)."""
+        return self.queue.endswith(".fifo")
 
 
 @attrs.define
@@ -53,24 +70,40 @@ class TaskRegistry:
 
     _registrations: dict[str, Registration] = attrs.field(factory=dict, init=False)
 
-    def register(self, task_name: str, handler: Callable[..., Any], queue: str) -> Registration:
+    def register(
+        self,
+        task_name: str,
+        handler: Callable[..., Any],
+        queue: str,
+        *,
+        defaults: TaskOptions | None = None,
+        group_by: str | None = None,
+    ) -> Registration:
         """Bind ``task_name`` to ``handler`` on ``queue``; ``queue`` is the full queue name.
 
         Raises:
             InvalidTaskName: the name breaks the naming rules.
             InvalidQueueName: the queue name is not a valid SQS queue name.
             DuplicateTaskName: the name is taken.
-            UnsupportedHandler: the handler cannot take keyword-only payloads.
+            UnsupportedHandler: the handler cannot take keyword-only payloads, or
+                ``group_by`` is not one of its parameters.
         """
         check_task_name(task_name)
         check_queue_name(queue)
         if task_name in self._registrations:
             raise DuplicateTaskName(task_name)
+        signature = HandlerSignature.of(task_name, handler)
+        if group_by is not None and not signature.takes(group_by):
+            raise UnsupportedHandler(
+                task_name, [group_by], "group_by names a field the handler does not take"
+            )
         registration = Registration(
             task_name=task_name,
             handler=handler,
-            signature=HandlerSignature.of(task_name, handler),
+            signature=signature,
             queue=queue,
+            defaults=defaults or TaskOptions(),
+            group_by=group_by,
         )
         self._registrations[task_name] = registration
         return registration

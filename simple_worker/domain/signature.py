@@ -57,6 +57,10 @@ class HandlerSignature:
             takes_any_keyword=any(p.kind is p.VAR_KEYWORD for p in parameters),
         )
 
+    def takes(self, name: str) -> bool:
+        """Return whether the handler has a parameter (or ``**kwargs``) for ``name``."""
+        return name in self.required or name in self.optional or self.takes_any_keyword
+
     def check(self, payload: Mapping[str, object]) -> None:
         """Do nothing if ``payload`` binds to the handler.
 

@@ -63,12 +63,15 @@ class Task:
     """One unit of work: a handler's name and the keyword arguments to call it with.
 
     ``id`` and ``enqueued_at`` are None only for messages from producers that did not
-    set them (simple-worker 0.2.x). ``delivery`` is set on a task a worker received,
-    and is None on one being sent; it takes no part in equality.
+    set them (simple-worker 0.2.x). ``not_before`` is set on a task scheduled further
+    ahead than one SQS delay: a worker receiving it earlier sends it on. ``delivery``
+    is set on a task a worker received, and is None on one being sent; it takes no
+    part in equality.
     """
 
     name: str = attrs.field(validator=_valid_task_name)
     payload: Mapping[str, Any]
     id: str | None = None
     enqueued_at: datetime | None = None
+    not_before: datetime | None = None
     delivery: Delivery | None = attrs.field(default=None, eq=False)

@@ -2,14 +2,40 @@
 
 Queues are named by their full name (prefix included). Values here are domain
 types, never a client library's dicts, so any queue service can sit behind it.
+
+Two kinds of queue, as in SQS. A standard queue delivers in roughly the order
+sent; a message may carry a delay, and a group id there is only a fair-queue
+tenant key (it orders nothing). A FIFO queue (its name ends in ``.fifo``)
+delivers each message group's messages in the order sent, and none of a group's
+while one of its messages is in flight; it deduplicates messages by
+deduplication id over five minutes, and takes no per-message delay.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import attrs
+
+from simple_worker.domain.options import MAX_DELAY_SECONDS
+
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "MAX_DELAY_SECONDS",
+    "MAX_MESSAGE_ATTRIBUTES",
+    "MAX_MESSAGE_SIZE",
+    "MAX_VISIBILITY_TIMEOUT",
+    "MAX_WAIT_SECONDS",
+    "AttributeValue",
+    "OutgoingMessage",
+    "QueueInfo",
+    "QueuePort",
+    "QueueStats",
+    "ReceivedMessage",
+    "SendResult",
+    "VisibilityChange",
+]
 
 MAX_BATCH_SIZE = 10
 """Most messages one receive returns, as in SQS."""
@@ -19,6 +45,11 @@ MAX_VISIBILITY_TIMEOUT = 43_200
 """Longest visibility timeout, as in SQS: 12 hours."""
 MAX_MESSAGE_SIZE = 1_048_576
 """Largest message, as in SQS since 2025: 1 MiB (a queue may set it lower)."""
+MAX_MESSAGE_ATTRIBUTES = 10
+"""Most message attributes one message may carry, as in SQS."""
+
+AttributeValue = str | int
+"""A message attribute's value: a str is sent as a String attribute, an int as a Number."""
 
 
 @attrs.frozen
@@ -33,14 +64,41 @@ class QueueInfo:
     dead_letter_queue: str | None = None
     """The name (not the ARN) of the queue the redrive policy moves a message to."""
     max_receive_count: int | None = None
+    fifo: bool = False
+    """A FIFO queue: every message needs a group id; a group's messages come in order."""
+    content_based_deduplication: bool = False
+    """A FIFO queue that dedupes a message sent without a deduplication id by its body's hash."""
 
 
 @attrs.frozen
 class OutgoingMessage:
-    """A message to send; ``id`` names it in the result (the task id)."""
+    """A message to send; ``id`` names it in the result (the task id).
+
+    ``group_id`` is SQS's ``MessageGroupId``: required on a FIFO queue (a group's
+    messages are delivered in order), a fair-queue tenant key on a standard one.
+    ``deduplication_id`` is for FIFO queues only, and required there unless the
+    queue has content-based deduplication; ``delay_seconds`` (0 to 900) is for
+    standard queues only. Both ids are 1 to 128 printable ASCII characters, no
+    spaces. ``attributes`` are message attributes: at most 10, names of letters,
+    digits, ``-``, ``_`` and ``.`` (not first or last, not twice in a row, no
+    ``AWS.``/``Amazon.`` prefix), values a non-empty str or an int (not a bool).
+    A message breaking one of these rules is failed alone by `QueuePort.send_batch`.
+    """
 
     id: str
     body: str
+    delay_seconds: int = 0
+    group_id: str | None = None
+    deduplication_id: str | None = None
+    attributes: Mapping[str, AttributeValue] = attrs.field(factory=dict)
+
+    def size(self) -> int:
+        """Return the bytes SQS counts against its size limit: body and attributes."""
+        size = len(self.body.encode())
+        for name, value in self.attributes.items():
+            data_type = "Number" if isinstance(value, int) else "String"
+            size += len(name.encode()) + len(data_type) + len(str(value).encode())
+        return size
 
 
 @attrs.frozen
@@ -63,6 +121,10 @@ class ReceivedMessage:
     body: str
     receive_count: int
     """How many times the message has been received, this time included."""
+    group_id: str | None = None
+    """The message's ``MessageGroupId``, if it was sent with one."""
+    attributes: Mapping[str, str] = attrs.field(factory=dict)
+    """Its String and Number message attributes (numbers as their text)."""
 
 
 @attrs.frozen
@@ -100,6 +162,18 @@ class QueuePort(Protocol):
         retryable are retried before they are reported. The messages' ids must be
         distinct: the result is keyed by them.
 
+        A message the queue cannot take is failed alone, with SQS's error code first
+        in the reason (``"MissingParameter: ..."``), never failing the others: over
+        the size limit (body and attributes, see `OutgoingMessage.size`); a delay
+        outside 0 to 900 s, or any delay on a FIFO queue; on a FIFO queue, no group
+        id, or no deduplication id where the queue does not dedupe by content; a
+        deduplication id on a standard queue; attributes breaking SQS's rules.
+
+        A message with ``delay_seconds`` is not received before that many seconds
+        (it counts as delayed in `stats` meanwhile). On a FIFO queue, a message whose
+        deduplication id (or, with content-based deduplication, body) was sent in the
+        last five minutes is reported ``sent`` but not enqueued again.
+
         Raises:
             QueueNotFound: the queue does not exist.
             ValueError: two messages share an id.
@@ -112,7 +186,13 @@ class QueuePort(Protocol):
 
         Returns as soon as any message is available; an empty list after the wait.
         Each message returned is invisible to other receivers for the queue's
-        visibility timeout, and its ``receive_count`` has gone up by one.
+        visibility timeout, and its ``receive_count`` has gone up by one. It comes
+        with the group id and attributes it was sent with.
+
+        On a FIFO queue, a group's messages come in the order sent (several of them
+        may come in one receive, in order), and none of a group's come while one of
+        its messages is in flight: a message made visible again, or redelivered
+        after its visibility timeout, comes again before the rest of its group.
 
         Raises:
             QueueNotFound: the queue does not exist.

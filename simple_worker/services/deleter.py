@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from simple_worker.domain.errors import SimpleWorkerError
@@ -33,6 +34,7 @@ class DeleteBatcher:
         self._max_wait = max_wait
         self._changed = threading.Condition()
         self._pending: dict[str, list[str]] = defaultdict(list)
+        self._on_deleted: dict[str, Callable[[], None]] = {}
         self._oldest: float | None = None
         self._urgent = False
         self._stopping = False
@@ -42,14 +44,26 @@ class DeleteBatcher:
         """Start the flushing thread."""
         self._thread.start()
 
-    def add(self, queue: str, receipt: str, *, urgent: bool = False) -> None:
+    def add(
+        self,
+        queue: str,
+        receipt: str,
+        *,
+        urgent: bool = False,
+        on_deleted: Callable[[], None] | None = None,
+    ) -> None:
         """Delete ``receipt``'s message soon; ``urgent``: with the pending ones, at once.
 
         Urgent is for a message whose visibility runs out before ``max_wait``
         would: waiting for a fuller batch would let it be delivered again.
+        ``on_deleted`` runs on a delete thread once the queue accepted this
+        receipt's delete, never when it refused it (e.g. a large payload's object
+        is deleted only when its message is). `stop` waits for it.
         """
         with self._changed:
             self._pending[queue].append(receipt)
+            if on_deleted is not None:
+                self._on_deleted[receipt] = on_deleted
             if urgent:
                 self._urgent = True
                 self._changed.notify_all()
@@ -114,6 +128,8 @@ class DeleteBatcher:
         return taken
 
     def _delete(self, queue: str, receipts: list[str]) -> None:
+        with self._changed:
+            callbacks = {r: self._on_deleted.pop(r) for r in receipts if r in self._on_deleted}
         try:
             failed = self._queue.delete_batch(queue, receipts)
         except SimpleWorkerError as exc:
@@ -128,3 +144,13 @@ class DeleteBatcher:
                 reason,
                 extra={"queue": queue, "receipt": receipt[:32]},
             )
+        for receipt, callback in callbacks.items():
+            if receipt not in failed:
+                _run(callback, queue)
+
+
+def _run(callback: Callable[[], None], queue: str) -> None:
+    try:
+        callback()
+    except Exception:  # on a pool thread, an error nobody logs would vanish
+        logger.exception("Internal error after deleting a message from %s", queue)

@@ -18,13 +18,17 @@ from typing import Any
 import attrs
 
 from simple_worker.domain.envelope import decode_envelope
-from simple_worker.domain.errors import MessageDecodeError, TaskRefused
+from simple_worker.domain.errors import MessageDecodeError, PayloadStoreError, TaskRefused
 from simple_worker.domain.registry import TaskRegistry
 from simple_worker.domain.task import Delivery, Task
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.executor import ExecutorFactory
+from simple_worker.ports.payload_store import PayloadStorePort
 from simple_worker.ports.queue import ReceivedMessage
+from simple_worker.services.current import running
+from simple_worker.services.deferral import is_early
 from simple_worker.services.middleware import MiddlewareChain
+from simple_worker.services.offload import log_unavailable_payload, resolve_body
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,8 @@ class Outcome(enum.Enum):
     """The handler raised: leave the message for SQS to deliver again."""
     REJECTED = "rejected"
     """The message cannot run (not an envelope, unknown task, payload mismatch)."""
+    DEFERRED = "deferred"
+    """The task is not due yet (``not_before``): send it on and delete this message."""
 
 
 @attrs.frozen
@@ -63,21 +69,32 @@ class Dispatcher:
     executor_factory: ExecutorFactory
     middleware: MiddlewareChain = attrs.field(factory=MiddlewareChain)
     clock: ClockPort | None = None
+    payload_store: PayloadStorePort | None = None
+    """Where large tasks' bodies are read from; without one, such a message is rejected."""
 
     def dispatch(self, message: ReceivedMessage) -> Dispatched:
         """Run ``message``'s task unless it cannot run; never raises for the message's sake."""
         task: Task | None = None
         try:
+            # ``message`` itself stays as received: a pointer is sent on as it is.
+            body = resolve_body(message, self.payload_store)
             task = attrs.evolve(
-                decode_envelope(message.body),
+                decode_envelope(body),
                 delivery=Delivery(message.message_id, message.queue, message.receive_count),
             )
+            if self.clock is not None and is_early(task, self.clock.now()):
+                # Before the handler lookup: sending on needs no handler, and a worker
+                # of an older deploy must not reject a task it could pass along.
+                return Dispatched(message, Outcome.DEFERRED, task)
             registration = self.registry.get(task.name)
             registration.signature.check(task.payload)
         except (MessageDecodeError, TaskRefused) as exc:
             _log_rejection(message, task, exc)
             self.middleware.on_rejected(message, exc)
             return Dispatched(message, Outcome.REJECTED, task, exc)
+        except PayloadStoreError as exc:
+            log_unavailable_payload(message, exc)
+            return Dispatched(message, Outcome.FAILED, None, exc)
         started = self.clock.monotonic() if self.clock is not None else None
         entered, error = self.middleware.before_task(task, message)
         if error is not None:
@@ -105,7 +122,8 @@ class Dispatcher:
         self, handler: Callable[..., Any], task: Task, message: ReceivedMessage
     ) -> Exception | None:
         try:
-            return self.executor_factory(handler).run(task).error
+            with running(task):
+                return self.executor_factory(handler).run(task).error
         except Exception as exc:
             # The executor's own hooks raised; the task may or may not have run.
             logger.exception(

@@ -3,9 +3,10 @@
 A middleware is any object with some of these methods (subclass `Middleware` for
 no-op defaults): ``before_task(task, message)``, ``after_task(task, message,
 result)``, ``on_rejected(message, error)``, ``worker_started(worker)`` and
-``worker_stopped(worker)``. Several compose like nested ``with`` blocks:
-``before_task`` and ``worker_started`` run in the order given, ``after_task`` and
-``worker_stopped`` in reverse order.
+``worker_stopped(worker)`` on the worker's side, and ``before_send(task,
+attributes)`` on the producer's side (given to ``App(middleware=...)``). Several
+compose like nested ``with`` blocks: ``before_task`` and ``worker_started`` run in
+the order given, ``after_task`` and ``worker_stopped`` in reverse order.
 
 A middleware that raises never stops the worker nor loses the message: the error
 is logged with its traceback. A ``before_task`` that raises fails the task (its
@@ -17,7 +18,7 @@ logged and ignored. Uses the ports only.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import TYPE_CHECKING
 
 from simple_worker.domain.task import Task
@@ -51,6 +52,13 @@ class Middleware:
 
     def worker_stopped(self, worker: object) -> None:
         """Act when a worker has stopped (also after an error ended it)."""
+
+    def before_send(self, task: Task, attributes: MutableMapping[str, str]) -> None:
+        """Act before a task is sent; may add message attributes (e.g. trace context).
+
+        Called by the producer, on the thread that calls ``add_task``. SQS allows
+        10 attributes per message; simple-worker itself may use one.
+        """
 
 
 class MiddlewareChain:
@@ -104,6 +112,13 @@ class MiddlewareChain:
         """Call ``worker_stopped`` in reverse order."""
         for middleware in reversed(self.middleware):
             self._call(middleware, "worker_stopped", None, None, worker)
+
+    def before_send(self, task: Task) -> dict[str, str]:
+        """Call ``before_send`` in order; return the message attributes they set."""
+        attributes: dict[str, str] = {}
+        for middleware in self.middleware:
+            self._call(middleware, "before_send", None, task, task, attributes)
+        return attributes
 
     @staticmethod
     def _call(

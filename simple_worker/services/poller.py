@@ -11,10 +11,14 @@ Every receive first books room in the buffer for what it asks, so the buffer
 never exceeds its size; only while the buffer is empty and task threads wait
 may helpers book beyond it (see `HeldMessages.reserve`). Slow tasks thus never
 pile up in one worker, and quick ones are not starved by round trips.
+
+Each poller counts its answered receive calls, the empty ones and the messages
+they brought (`counts`): the receive side of the SQS bill, logged at stop.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import random
 import threading
@@ -30,6 +34,7 @@ logger = logging.getLogger(__name__)
 _TICK = 0.5  # how often a waiting receiver looks for a stop, in seconds
 _ERROR_LOG_INTERVAL = 30.0  # at most one log line per queue this often while receives fail
 _MAX_BACKOFF = 30.0
+RECEIVE_COUNTS = ("receives", "empty_receives", "messages_received")
 
 
 class QueuePoller:
@@ -59,6 +64,8 @@ class QueuePoller:
         self._busy = threading.Event()
         self._wanted = min(MAX_BATCH_SIZE, held.capacity)
         self._failures = _FailureLog(queue_name, clock)
+        self._counts_lock = threading.Lock()
+        self._counts: collections.Counter[str] = collections.Counter()
 
     def start(self) -> None:
         """Start the lead receiver and its helpers, on daemon threads.
@@ -94,6 +101,11 @@ class QueuePoller:
             self._stopping.wait(self._failures.failed(exc))
             return
         self._failures.succeeded()
+        with self._counts_lock:
+            self._counts["receives"] += 1
+            self._counts["messages_received"] += len(messages)
+            if not messages:
+                self._counts["empty_receives"] += 1
         if messages:
             logger.debug(
                 "Received %d message(s) from %s",
@@ -111,6 +123,11 @@ class QueuePoller:
     def failing_for(self) -> float:
         """Return for how many seconds every receive has failed; 0.0 while they work."""
         return self._failures.failing_for()
+
+    def counts(self) -> dict[str, int]:
+        """Return ``receives`` (calls answered), ``empty_receives`` and ``messages_received``."""
+        with self._counts_lock:
+            return {key: self._counts[key] for key in RECEIVE_COUNTS}
 
 
 class _FailureLog:

@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager
 import attrs
 
 from simple_worker.domain.errors import ConfigurationError, QueueNotFound, SimpleWorkerError
+from simple_worker.domain.task import Task
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.queue import (
@@ -37,10 +38,12 @@ from simple_worker.ports.queue import (
     ReceivedMessage,
     VisibilityChange,
 )
+from simple_worker.services.deferral import seconds_left, send_on
 from simple_worker.services.deleter import DeleteBatcher
 from simple_worker.services.dispatcher import Dispatcher, Outcome
 from simple_worker.services.held import HeldMessages
-from simple_worker.services.poller import QueuePoller
+from simple_worker.services.offload import payload_cleanup
+from simple_worker.services.poller import RECEIVE_COUNTS, QueuePoller
 from simple_worker.services.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -130,6 +133,7 @@ class Worker:
         if not self.queue_names:
             raise ConfigurationError("The worker has no queues: register a task handler first.")
         self._infos = self._describe_queues()
+        self._held.keep_group_order(name for name, info in self._infos.items() if info.fifo)
         if self._signal_scope is None:
             self._run()
         else:
@@ -143,6 +147,19 @@ class Worker:
     def running_count(self) -> int:
         """Return how many tasks are running."""
         return self._held.running_count()
+
+    def receive_counts(self) -> dict[str, int]:
+        """Return ``receives`` (calls answered), ``empty_receives`` and ``messages_received``."""
+        totals = dict.fromkeys(RECEIVE_COUNTS, 0)
+        for poller in tuple(self._pollers):
+            for key, count in poller.counts().items():
+                totals[key] += count
+        return totals
+
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop was asked (`stop` or a signal): the worker receives no more."""
+        return self._stopping.is_set()
 
     def stop(self) -> None:
         """Ask the worker to stop gracefully; `start` returns once it has. Thread-safe."""
@@ -212,7 +229,10 @@ class Worker:
         self._tasks_done.set()
         heartbeat.join()
         self._deleter.stop()
-        logger.info("Worker stopped", extra={**self.counts, "queues": self.queue_names})
+        logger.info(
+            "Worker stopped",
+            extra={**self.counts, **self.receive_counts(), "queues": self.queue_names},
+        )
 
     def _wait_for_stop(self) -> None:
         """Wait for `stop`, beating the liveness port while receiving works."""
@@ -251,20 +271,53 @@ class Worker:
                 return
 
     def _handle(self, message: ReceivedMessage) -> None:
+        succeeded = False
         try:
             dispatched = self._dispatcher.dispatch(message)
+            succeeded = dispatched.outcome is Outcome.SUCCEEDED
         finally:
-            visibility_left = self._held.finish(message)
+            # FIFO: the rest of a group behind a task that did not succeed goes back to SQS.
+            visibility_left, out_of_turn = self._held.finish(message, succeeded=succeeded)
+            self._release(out_of_turn)
         with self._counts_lock:
             self.counts[dispatched.outcome.value] += 1
         if dispatched.outcome is Outcome.SUCCEEDED:
-            # Short visibility timeouts: delete before the message can be delivered again.
-            urgent = visibility_left < self.options.delete_max_wait + _DELETE_MARGIN
-            self._deleter.add(message.queue, message.receipt, urgent=urgent)
+            # Short visibility timeouts: delete before the message can be delivered again;
+            # and SQS unlocks a FIFO group only once its last message is deleted.
+            urgent = (
+                visibility_left < self.options.delete_max_wait + _DELETE_MARGIN
+                or self._held.group_idle(message)
+            )
+            # A large task's object goes after its message: deleted first, it would strand it.
+            cleanup = payload_cleanup(message, self._dispatcher.payload_store)
+            self._deleter.add(message.queue, message.receipt, urgent=urgent, on_deleted=cleanup)
         elif dispatched.outcome is Outcome.FAILED and self.options.retry_policy is not None:
             self._set_visibility(message, self.options.retry_policy.delay(message.receive_count))
         elif dispatched.outcome is Outcome.REJECTED:
             self._set_visibility(message, self._rejection_delay(message))
+        elif dispatched.outcome is Outcome.DEFERRED and dispatched.task is not None:
+            self._send_on(message, dispatched.task)
+
+    def _send_on(self, message: ReceivedMessage, task: Task) -> None:
+        """Send an early task on for the rest of its wait, then delete the received copy."""
+        now = self._clock.now()
+        try:
+            sent = send_on(self._queue, message, task, now)
+        except SimpleWorkerError as exc:
+            sent = False
+            logger.warning("Could not send on task %s: %s", task.name, exc)
+        if sent:
+            logger.info(
+                "Task %s is due in %d s: sent on",
+                task.name,
+                seconds_left(task, now),
+                extra={"task_name": task.name, "task_id": task.id, "queue": message.queue},
+            )
+            self._deleter.add(message.queue, message.receipt)
+        else:
+            # Hold it back instead; SQS counts one more receive.
+            wait = min(seconds_left(task, now), MAX_VISIBILITY_TIMEOUT)
+            self._set_visibility(message, wait)
 
     def _rejection_delay(self, message: ReceivedMessage) -> int:
         """Release at once towards the dead-letter queue, or back off where there is none."""

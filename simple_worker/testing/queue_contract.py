@@ -16,10 +16,27 @@ Subclass `QueuePortContract` in a test module and provide two fixtures::
 
             return create
 
+An adapter whose clock is not the real one (the in-memory queue with a `FakeClock`)
+also overrides ``let_time_pass``, which by default sleeps.
+
+An adapter that does FIFO queues also passes `FifoQueuePortContract`, with the
+same ``queue_port`` fixture and a ``new_fifo_queue``::
+
+    class TestMyAdapterFifo(FifoQueuePortContract):
+        @pytest.fixture
+        def new_fifo_queue(self, queue_port: MyAdapter) -> NewFifoQueue:
+            def create(*, content_based_deduplication: bool = False) -> str:
+                name = f"contract-{uuid.uuid4().hex}.fifo"
+                ...  # create an empty FIFO queue called name
+                return name
+
+            return create
+
 The tests hold only what both SQS and the in-memory queue guarantee, and never wait
-for a visibility timeout to run out, so the suite stays fast against a real server.
-Receives that expect a message poll for up to a second, as real SQS's short polls
-may miss messages; receives that expect nothing do not wait.
+for a visibility timeout to run out, so the suite stays fast against a real server;
+one test waits out a one-second delivery delay. Receives that expect a message poll
+for up to a second, as real SQS's short polls may miss messages; receives that
+expect nothing do not wait.
 """
 
 # A test suite living in the package (so other adapters can import it) gets the rules
@@ -29,6 +46,7 @@ may miss messages; receives that expect nothing do not wait.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from typing import Protocol
@@ -45,7 +63,7 @@ from simple_worker.ports.queue import (
     VisibilityChange,
 )
 
-__all__ = ["NewQueue", "QueuePortContract"]
+__all__ = ["FifoQueuePortContract", "NewFifoQueue", "NewQueue", "QueuePortContract"]
 
 _POLL_SECONDS = 1
 
@@ -55,6 +73,13 @@ class NewQueue(Protocol):
 
     def __call__(self, visibility_timeout: int = 30) -> str:
         """Create the queue, whose messages stay invisible ``visibility_timeout`` seconds."""
+
+
+class NewFifoQueue(Protocol):
+    """Creates a fresh, empty FIFO queue (``<unique>.fifo``) and returns its full name."""
+
+    def __call__(self, *, content_based_deduplication: bool = False) -> str:
+        """Create the queue, deduplicating by body hash if ``content_based_deduplication``."""
 
 
 def _send(port: QueuePort, queue: str, *bodies: str) -> None:
@@ -71,6 +96,17 @@ def _receive_one(port: QueuePort, queue: str) -> ReceivedMessage:
 
 def _release(port: QueuePort, queue: str, message: ReceivedMessage) -> None:
     assert port.change_visibility_batch(queue, [VisibilityChange(message.receipt, 0)]) == {}
+
+
+def _receive(port: QueuePort, queue: str, count: int) -> list[ReceivedMessage]:
+    """Receive ``count`` messages, and any more that come at once; leave them in flight."""
+    received: list[ReceivedMessage] = []
+    for _ in range(count):
+        received += port.receive_batch(queue, wait_seconds=_POLL_SECONDS)
+        if len(received) >= count:
+            break
+    assert len(received) >= count, received
+    return received + port.receive_batch(queue, wait_seconds=0)
 
 
 def _missing_queue_name() -> str:
@@ -97,6 +133,11 @@ class QueuePortContract:
     def new_queue(self) -> NewQueue:
         """Override: a `NewQueue` that creates fresh queues on the adapter under test."""
         raise NotImplementedError("override the new_queue fixture in your test class")
+
+    @pytest.fixture
+    def let_time_pass(self) -> Callable[[float], None]:
+        """Override if the adapter's clock is not the real one: make ``seconds`` go by."""
+        return time.sleep
 
     def test_a_sent_message_is_received_with_its_body_and_receive_count_one(
         self, queue_port: QueuePort, new_queue: NewQueue
@@ -261,3 +302,257 @@ class QueuePortContract:
         _send(queue_port, queue, body)
 
         assert _receive_one(queue_port, queue).body == body
+
+    def test_describe_says_a_standard_queue_is_not_fifo(
+        self, queue_port: QueuePort, new_queue: NewQueue
+    ) -> None:
+        assert queue_port.describe(new_queue()).fifo is False
+
+    def test_a_delayed_message_is_not_received_before_its_delay(
+        self,
+        queue_port: QueuePort,
+        new_queue: NewQueue,
+        let_time_pass: Callable[[float], None],
+    ) -> None:
+        queue = new_queue()
+        result = queue_port.send_batch(
+            queue,
+            [OutgoingMessage("later", '"later"', delay_seconds=1), OutgoingMessage("now", '"now"')],
+        )
+        assert result.sent == ("later", "now")
+
+        first = _receive(queue_port, queue, 1)
+        stats = queue_port.stats(queue)
+        let_time_pass(1.1)
+        second = queue_port.receive_batch(queue, wait_seconds=2)
+
+        assert [message.body for message in first] == ['"now"']
+        assert (stats.delayed, stats.in_flight) == (1, 1)
+        assert [(m.body, m.receive_count) for m in second] == [('"later"', 1)]
+
+    def test_message_attributes_come_back_as_text(
+        self, queue_port: QueuePort, new_queue: NewQueue
+    ) -> None:
+        queue = new_queue()
+        attributes: dict[str, str | int] = {"trace": "abc-123", "attempt": 3, "lang.de": "Grüße"}
+        queue_port.send_batch(queue, [OutgoingMessage("m", "{}", attributes=attributes)])
+
+        message = _receive_one(queue_port, queue)
+
+        assert message.attributes == {"trace": "abc-123", "attempt": "3", "lang.de": "Grüße"}
+
+    def test_a_group_id_comes_back_on_a_standard_queue_and_none_without_one(
+        self, queue_port: QueuePort, new_queue: NewQueue
+    ) -> None:
+        queue = new_queue()
+        queue_port.send_batch(
+            queue, [OutgoingMessage("a", '"a"', group_id="tenant-1"), OutgoingMessage("b", '"b"')]
+        )
+
+        received = _receive(queue_port, queue, 2)
+
+        assert {m.body: (m.group_id, dict(m.attributes)) for m in received} == {
+            '"a"': ("tenant-1", {}),
+            '"b"': (None, {}),
+        }
+
+    def test_a_group_id_on_a_standard_queue_holds_no_message_back(
+        self, queue_port: QueuePort, new_queue: NewQueue
+    ) -> None:
+        queue = new_queue()
+        group = [OutgoingMessage(f"m{n}", f'"{n}"', group_id="tenant-1") for n in range(3)]
+        queue_port.send_batch(queue, group)
+
+        # All three in flight at once: a fair queue's group is no FIFO message group.
+        received = _receive(queue_port, queue, 3)
+
+        assert sorted(m.body for m in received) == ['"0"', '"1"', '"2"']
+
+    @pytest.mark.parametrize(
+        ("bad", "code"),
+        [
+            (OutgoingMessage("bad", "{}", deduplication_id="d"), "InvalidParameterValue"),
+            (OutgoingMessage("bad", "{}", delay_seconds=901), "InvalidParameterValue"),
+            (
+                OutgoingMessage("bad", "{}", attributes={f"a{n}": n for n in range(11)}),
+                "InvalidParameterValue",
+            ),
+            (OutgoingMessage("bad", "{}", attributes={"AWS.trace": "x"}), "InvalidParameterValue"),
+            (OutgoingMessage("bad", "{}", attributes={"a..b": "x"}), "InvalidParameterValue"),
+            (OutgoingMessage("bad", "{}", attributes={"empty": ""}), "InvalidParameterValue"),
+            (OutgoingMessage("bad", "{}", attributes={"flag": True}), "InvalidParameterValue"),
+            (OutgoingMessage("bad", "{}", group_id="has space"), "InvalidParameterValue"),
+        ],
+        ids=[
+            "deduplication-id",
+            "delay-over-900",
+            "11-attributes",
+            "reserved-name",
+            "double-dot",
+            "empty-value",
+            "bool-value",
+            "bad-group-id",
+        ],
+    )
+    def test_a_message_a_standard_queue_refuses_fails_alone_with_the_reason(
+        self, queue_port: QueuePort, new_queue: NewQueue, bad: OutgoingMessage, code: str
+    ) -> None:
+        queue = new_queue()
+
+        result = queue_port.send_batch(queue, [OutgoingMessage("good", "{}", group_id="g"), bad])
+
+        assert result.sent == ("good",), result
+        assert result.failed[bad.id].startswith(f"{code}: "), result
+
+
+class FifoQueuePortContract:
+    """The behaviour of FIFO queues; subclass it to test an adapter that does them."""
+
+    @pytest.fixture
+    def queue_port(self) -> QueuePort:
+        """Override: the adapter under test."""
+        raise NotImplementedError("override the queue_port fixture in your test class")
+
+    @pytest.fixture
+    def new_fifo_queue(self) -> NewFifoQueue:
+        """Override: a `NewFifoQueue` that creates fresh FIFO queues on the adapter."""
+        raise NotImplementedError("override the new_fifo_queue fixture in your test class")
+
+    def test_describe_says_a_fifo_queue_is_fifo_and_how_it_deduplicates(
+        self, queue_port: QueuePort, new_fifo_queue: NewFifoQueue
+    ) -> None:
+        plain = queue_port.describe(new_fifo_queue())
+        by_content = queue_port.describe(new_fifo_queue(content_based_deduplication=True))
+
+        assert (plain.fifo, plain.content_based_deduplication) == (True, False)
+        assert (by_content.fifo, by_content.content_based_deduplication) == (True, True)
+
+    def test_each_groups_messages_come_in_the_order_sent_across_batches(
+        self, queue_port: QueuePort, new_fifo_queue: NewFifoQueue
+    ) -> None:
+        queue = new_fifo_queue()
+        groups = ["a", "b"] * 12  # interleaved: a0, b1, a2, b3, ...
+        messages = [
+            OutgoingMessage(f"m{n}", json.dumps([g, n]), group_id=g, deduplication_id=f"d{n}")
+            for n, g in enumerate(groups)
+        ]
+        assert len(queue_port.send_batch(queue, messages).sent) == 24  # in three calls
+
+        order: list[list[object]] = []
+        for _ in range(24):
+            received = queue_port.receive_batch(queue, wait_seconds=_POLL_SECONDS)
+            order += [json.loads(message.body) for message in received]
+            queue_port.delete_batch(queue, [message.receipt for message in received])
+            if len(order) == 24:
+                break
+
+        assert [n for group, n in order if group == "a"] == list(range(0, 24, 2))
+        assert [n for group, n in order if group == "b"] == list(range(1, 24, 2))
+
+    def test_no_message_of_a_group_comes_while_one_of_its_messages_is_in_flight(
+        self, queue_port: QueuePort, new_fifo_queue: NewFifoQueue
+    ) -> None:
+        queue = new_fifo_queue()
+        queue_port.send_batch(
+            queue,
+            [
+                OutgoingMessage(body, f'"{body}"', group_id=body[0], deduplication_id=body)
+                for body in ("a1", "a2", "b1")
+            ],
+        )
+        a1 = _receive_one(queue_port, queue)
+
+        others = _receive(queue_port, queue, 1)
+        assert queue_port.delete_batch(queue, [a1.receipt]) == {}
+        after = _receive_one(queue_port, queue)
+
+        assert a1.body == '"a1"'
+        assert [m.body for m in others] == ['"b1"']
+        assert (after.body, after.group_id) == ('"a2"', "a")
+
+    def test_a_message_made_visible_again_comes_before_the_rest_of_its_group(
+        self, queue_port: QueuePort, new_fifo_queue: NewFifoQueue
+    ) -> None:
+        queue = new_fifo_queue()
+        queue_port.send_batch(
+            queue,
+            [
+                OutgoingMessage(f"m{n}", f'"{n}"', group_id="g", deduplication_id=f"d{n}")
+                for n in (1, 2)
+            ],
+        )
+        first = _receive_one(queue_port, queue)
+
+        _release(queue_port, queue, first)
+        again = _receive_one(queue_port, queue)
+
+        assert (first.body, again.body, again.receive_count) == ('"1"', '"1"', 2)
+
+    def test_a_deduplication_id_sent_again_is_reported_sent_but_received_once(
+        self, queue_port: QueuePort, new_fifo_queue: NewFifoQueue
+    ) -> None:
+        queue = new_fifo_queue()
+        # Two groups, so that the first one in flight could not hide a second copy.
+        first = OutgoingMessage("first", '"first"', group_id="g1", deduplication_id="same")
+        second = OutgoingMessage("second", '"second"', group_id="g2", deduplication_id="same")
+
+        results = [queue_port.send_batch(queue, [message]) for message in (first, second)]
+        received = _receive(queue_port, queue, 1)
+
+        assert [result.sent for result in results] == [("first",), ("second",)]
+        assert [message.body for message in received] == ['"first"']
+
+    def test_content_based_deduplication_drops_a_body_sent_again(
+        self, queue_port: QueuePort, new_fifo_queue: NewFifoQueue
+    ) -> None:
+        queue = new_fifo_queue(content_based_deduplication=True)
+        messages = [OutgoingMessage(f"m{n}", '"same"', group_id=f"g{n}") for n in range(2)]
+
+        result = queue_port.send_batch(
+            queue, [*messages, OutgoingMessage("x", '"other"', group_id="g")]
+        )
+        received = _receive(queue_port, queue, 2)
+
+        assert result.sent == ("m0", "m1", "x")
+        assert sorted(message.body for message in received) == ['"other"', '"same"']
+
+    def test_group_id_and_attributes_come_back(
+        self, queue_port: QueuePort, new_fifo_queue: NewFifoQueue
+    ) -> None:
+        queue = new_fifo_queue()
+        queue_port.send_batch(
+            queue,
+            [
+                OutgoingMessage(
+                    "m", "{}", group_id="order-7", deduplication_id="d", attributes={"n": 1}
+                )
+            ],
+        )
+
+        message = _receive_one(queue_port, queue)
+
+        assert (message.group_id, dict(message.attributes)) == ("order-7", {"n": "1"})
+
+    @pytest.mark.parametrize(
+        ("bad", "code"),
+        [
+            (OutgoingMessage("bad", "{}", deduplication_id="d"), "MissingParameter"),
+            (OutgoingMessage("bad", "{}", group_id="g"), "InvalidParameterValue"),
+            (
+                OutgoingMessage("bad", "{}", group_id="g", deduplication_id="d", delay_seconds=1),
+                "InvalidParameterValue",
+            ),
+        ],
+        ids=["no-group-id", "no-deduplication-id", "delay"],
+    )
+    def test_a_message_a_fifo_queue_refuses_fails_alone_with_the_reason(
+        self, queue_port: QueuePort, new_fifo_queue: NewFifoQueue, bad: OutgoingMessage, code: str
+    ) -> None:
+        queue = new_fifo_queue()
+
+        result = queue_port.send_batch(
+            queue, [OutgoingMessage("good", "{}", group_id="g", deduplication_id="ok"), bad]
+        )
+
+        assert result.sent == ("good",), result
+        assert result.failed[bad.id].startswith(f"{code}: "), result

@@ -42,6 +42,7 @@ def aws_test_env(tmp_path_factory):
             "AWS_SECURITY_TOKEN",
             "AWS_ENDPOINT_URL",
             "AWS_ENDPOINT_URL_SQS",
+            "AWS_ENDPOINT_URL_S3",
             "AWS_ROLE_ARN",
             "AWS_WEB_IDENTITY_TOKEN_FILE",
         ):
@@ -136,6 +137,30 @@ def make_queue(sqs_client):
     make, created = _queue_maker(sqs_client)
     yield make
     _delete_queues(sqs_client, created)
+
+
+@pytest.fixture
+def s3_client(moto_server):
+    """A boto3 S3 client of the moto server, to look at buckets behind the library's back."""
+    return boto3.client("s3", endpoint_url=moto_server, region_name=REGION)
+
+
+@pytest.fixture
+def make_bucket(s3_client):
+    """Create uniquely named buckets on the moto server; emptied and deleted after the test."""
+    created = []
+
+    def make(prefix="test"):
+        name = unique_name(prefix)
+        s3_client.create_bucket(Bucket=name)
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        for item in s3_client.list_objects_v2(Bucket=name).get("Contents", []):
+            s3_client.delete_object(Bucket=name, Key=item["Key"])
+        s3_client.delete_bucket(Bucket=name)
 
 
 @pytest.fixture

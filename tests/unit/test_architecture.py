@@ -99,6 +99,11 @@ def is_sqs_adapter(path: Path) -> bool:
     return len(parts) >= 2 and parts[0] == "adapters" and parts[1].startswith("sqs")
 
 
+def is_aws_adapter(path: Path) -> bool:
+    """The SQS adapter's modules, and the S3 payload store: the only ones calling AWS."""
+    return is_sqs_adapter(path) or path == PACKAGE / "adapters" / "s3_payloads.py"
+
+
 DOMAIN_MODULES = modules_under("domain")
 PORT_MODULES = modules_under("ports")
 ALL_MODULES = modules_under("")
@@ -129,11 +134,11 @@ def test_port_module_imports_no_adapter_service_app_or_aws_sdk(path):
     assert violations(imports_of(path), PORTS_FORBIDDEN) == []
 
 
-def test_only_sqs_adapter_modules_import_boto3_or_botocore():
+def test_only_sqs_and_s3_adapter_modules_import_boto3_or_botocore():
     offenders = [
         f"{relative(path)}: {', '.join(violations(imports_of(path), AWS))}"
         for path in ALL_MODULES
-        if not is_sqs_adapter(path) and violations(imports_of(path), AWS)
+        if not is_aws_adapter(path) and violations(imports_of(path), AWS)
     ]
     assert offenders == []
 
@@ -193,3 +198,12 @@ def test_sqs_adapter_rule_matches_sqs_modules_only():
     assert not is_sqs_adapter(PACKAGE / "adapters" / "memory_queue.py")
     assert not is_sqs_adapter(PACKAGE / "services" / "sqs_producer.py")
     assert not is_sqs_adapter(PACKAGE / "sqs.py")
+
+
+def test_aws_adapter_rule_adds_the_s3_payload_store_and_nothing_else():
+    assert is_aws_adapter(PACKAGE / "adapters" / "sqs.py")
+    assert is_aws_adapter(PACKAGE / "adapters" / "s3_payloads.py")
+    assert not is_aws_adapter(PACKAGE / "adapters" / "memory_payloads.py")
+    assert not is_aws_adapter(PACKAGE / "adapters" / "large_payloads.py")
+    assert not is_aws_adapter(PACKAGE / "adapters" / "s3_other.py")
+    assert not is_aws_adapter(PACKAGE / "services" / "offload.py")

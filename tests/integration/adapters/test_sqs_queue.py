@@ -32,6 +32,22 @@ def sqs(sqs_client):
     return SQSQueue(client=sqs_client)
 
 
+@pytest.fixture
+def fifo_queue(sqs_client):
+    """``fifo_queue(**attributes)``: a new FIFO queue on the moto server; its name."""
+    urls = []
+
+    def create(**attributes):
+        name = f"test-{uuid.uuid4().hex[:12]}.fifo"
+        attributes = {"FifoQueue": "true", **attributes}
+        urls.append(sqs_client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+        return name
+
+    yield create
+    for url in urls:
+        sqs_client.delete_queue(QueueUrl=url)
+
+
 def messages(count, prefix="m", body=None):
     return [
         OutgoingMessage(id=f"{prefix}{i}", body=body or f"body {prefix}{i}") for i in range(count)
@@ -101,6 +117,18 @@ def test_describe_reads_size_visibility_and_redrive_policy(sqs, sqs_client, make
         dead_letter_queue=dead_letters,
         max_receive_count=4,
     )
+
+
+def test_describe_reads_fifo_and_content_based_deduplication(sqs, fifo_queue, make_queue):
+    plain, by_content = fifo_queue(), fifo_queue(ContentBasedDeduplication="true")
+
+    infos = [sqs.describe(name) for name in (plain, by_content, make_queue())]
+
+    assert [(i.fifo, i.content_based_deduplication) for i in infos] == [
+        (True, False),
+        (True, True),
+        (False, False),
+    ]
 
 
 def test_describe_of_a_queue_without_redrive_policy_has_no_dead_letter_queue(sqs, make_queue):
@@ -183,7 +211,89 @@ def test_send_batch_fails_a_body_over_the_queue_limit_without_sending_it(
     result = sqs.send_batch(queue, [small, large])
 
     assert result.sent == ("small",)
-    assert result.failed["large"].startswith("MessageTooLong: the body is 1025 bytes")
+    assert result.failed["large"].startswith("MessageTooLong: the message is 1025 bytes")
+    assert sqs_calls["SendMessageBatch"] == 1
+
+
+def test_send_batch_counts_attributes_in_the_queue_limit(sqs, sqs_calls, make_queue):
+    queue = make_queue(MaximumMessageSize=1024)
+    # 1000 bytes of body, then the attribute's name, "String" and value: 3 + 6 + 15.
+    fits = OutgoingMessage("fits", "x" * 1000, attributes={"tag": "v" * 15})
+    over = OutgoingMessage("over", "x" * 1000, attributes={"tag": "v" * 16})
+
+    result = sqs.send_batch(queue, [fits, over])
+
+    assert result.sent == ("fits",)
+    assert result.failed["over"].startswith("MessageTooLong: the message is 1025 bytes")
+    assert sqs_calls["SendMessageBatch"] == 1
+
+
+def test_send_batch_counts_attributes_in_the_1_mib_of_a_call(sqs, sqs_calls, make_queue):
+    queue = make_queue()
+    # Bodies alone (10 x 100,000 bytes) would fit one call; with attributes they do not.
+    outgoing = [
+        OutgoingMessage(f"m{n}", "x" * 100_000, attributes={"pad": "p" * 5_000}) for n in range(10)
+    ]
+
+    result = sqs.send_batch(queue, outgoing)
+
+    assert len(result.sent) == 10
+    assert sqs_calls["SendMessageBatch"] == 2
+
+
+def sent_entries(events):
+    """Record the entries of every SendMessageBatch call, as botocore sends them."""
+    entries = []
+    events.register(
+        "before-parameter-build.sqs.SendMessageBatch",
+        lambda params, **_: entries.extend(params["Entries"]),
+    )
+    return entries
+
+
+def test_send_batch_entries_carry_delay_group_deduplication_and_attributes_only_when_set(
+    sqs, sqs_client, make_queue
+):
+    queue = make_queue()
+    entries = sent_entries(sqs_client.meta.events)
+    options = OutgoingMessage(
+        "opts", "{}", delay_seconds=5, group_id="tenant-1", attributes={"trace": "t-1", "n": 7}
+    )
+
+    result = sqs.send_batch(queue, [OutgoingMessage("plain", "{}"), options])
+
+    assert result.sent == ("plain", "opts")
+    assert entries == [
+        {"Id": "0", "MessageBody": "{}"},
+        {
+            "Id": "1",
+            "MessageBody": "{}",
+            "DelaySeconds": 5,
+            "MessageGroupId": "tenant-1",
+            "MessageAttributes": {
+                "trace": {"DataType": "String", "StringValue": "t-1"},
+                "n": {"DataType": "Number", "StringValue": "7"},
+            },
+        },
+    ]
+    assert sqs.stats(queue) == QueueStats(visible=1, in_flight=0, delayed=1)
+
+
+def test_a_fifo_batch_sends_its_good_messages_though_one_lacks_a_group_id(
+    sqs, sqs_client, sqs_calls, fifo_queue
+):
+    # moto (like SQS) would refuse the whole call for that one entry.
+    queue = fifo_queue()
+    entries = sent_entries(sqs_client.meta.events)
+    good = OutgoingMessage("good", "{}", group_id="g", deduplication_id="d-1")
+
+    result = sqs.send_batch(queue, [good, OutgoingMessage("bad", "{}", deduplication_id="d-2")])
+
+    assert result.sent == ("good",)
+    assert result.failed["bad"].startswith("MissingParameter: ")
+    assert entries == [
+        {"Id": "0", "MessageBody": "{}", "MessageGroupId": "g", "MessageDeduplicationId": "d-1"}
+    ]
     assert sqs_calls["SendMessageBatch"] == 1
 
 
@@ -291,6 +401,44 @@ def test_receive_batch_maps_the_message_and_counts_receives(sqs, make_queue):
 
 def test_a_long_poll_on_an_empty_queue_returns_nothing(sqs, make_queue):
     assert sqs.receive_batch(make_queue(), wait_seconds=1) == []
+
+
+def test_receive_batch_asks_for_attributes_and_group_id_in_its_one_call(
+    sqs, sqs_client, sqs_calls, make_queue
+):
+    queue = make_queue()
+    sqs.describe(queue)
+    asked = []
+    sqs_client.meta.events.register(
+        "before-parameter-build.sqs.ReceiveMessage", lambda params, **_: asked.append(params)
+    )
+
+    sqs.receive_batch(queue)
+
+    assert sqs_calls["ReceiveMessage"] == 1
+    assert asked[0]["MessageAttributeNames"] == ["All"]
+    assert asked[0]["MessageSystemAttributeNames"] == ["ApproximateReceiveCount", "MessageGroupId"]
+
+
+def test_receive_batch_keeps_string_and_number_attributes_of_any_custom_type(
+    sqs, sqs_client, make_queue
+):
+    queue = make_queue()
+    sqs_client.send_message(
+        QueueUrl=sqs_client.get_queue_url(QueueName=queue)["QueueUrl"],
+        MessageBody="{}",
+        MessageGroupId="tenant-9",
+        MessageAttributes={
+            "plain": {"DataType": "String", "StringValue": "text"},
+            "typed": {"DataType": "Number.int", "StringValue": "42"},
+            "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        },
+    )
+
+    [message] = sqs.receive_batch(queue, wait_seconds=1)
+
+    assert message.attributes == {"plain": "text", "typed": "42"}
+    assert message.group_id == "tenant-9"
 
 
 def test_receive_batch_takes_at_most_10_messages_and_20_seconds(sqs, sqs_calls):

@@ -235,6 +235,73 @@ def test_receive_gives_the_system_attributes_asked_for_and_no_others(client, mak
     }
 
 
+def test_message_attributes_come_back_as_asked_with_the_md5_sqs_gives(client, make_queue):
+    url = _url(client, make_queue())
+    attributes = {
+        "s": {"DataType": "String", "StringValue": "v"},
+        "n": {"DataType": "Number", "StringValue": "5"},
+        "other.b": {"DataType": "Binary", "BinaryValue": b"\x00\xff"},
+    }
+    sent = client.send_message(QueueUrl=url, MessageBody="x", MessageAttributes=attributes)
+
+    [by_prefix] = client.receive_message(QueueUrl=url, MessageAttributeNames=["other.*", "s"])[
+        "Messages"
+    ]
+    client.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=by_prefix["ReceiptHandle"], VisibilityTimeout=0
+    )
+    [every] = client.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+
+    assert set(by_prefix["MessageAttributes"]) == {"s", "other.b"}
+    assert every["MessageAttributes"] == attributes
+    assert every["MD5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
+    # What moto (and SQS) answer for these two attributes alone:
+    two = {name: attributes[name] for name in ("s", "n")}
+    two_sent = client.send_message(QueueUrl=url, MessageBody="y", MessageAttributes=two)
+    assert two_sent["MD5OfMessageAttributes"] == "27904574a970207194f6432eb623d5ab"
+
+
+def test_bad_message_attributes_fail_their_entry_alone(client, make_queue):
+    url = _url(client, make_queue())
+    string = {"DataType": "String", "StringValue": "v"}
+
+    result = client.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "ok", "MessageBody": "x", "MessageAttributes": {"a": string}},
+            {
+                "Id": "many",
+                "MessageBody": "x",
+                "MessageAttributes": {f"a{n}": string for n in range(11)},
+            },
+            {"Id": "aws", "MessageBody": "x", "MessageAttributes": {"AWS.x": string}},
+            {
+                "Id": "empty",
+                "MessageBody": "x",
+                "MessageAttributes": {"a": {"DataType": "String", "StringValue": ""}},
+            },
+        ],
+    )
+
+    assert [entry["Id"] for entry in result["Successful"]] == ["ok"]
+    assert {(e["Id"], e["Code"]) for e in result["Failed"]} == {
+        ("many", "InvalidParameterValue"),
+        ("aws", "InvalidParameterValue"),
+        ("empty", "InvalidParameterValue"),
+    }
+
+
+def test_a_group_id_on_a_standard_queue_is_kept_and_returned_when_asked(client, make_queue):
+    url = _url(client, make_queue())
+    client.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="tenant-1")
+
+    [message] = client.receive_message(
+        QueueUrl=url, MessageSystemAttributeNames=["MessageGroupId"]
+    )["Messages"]
+
+    assert message["Attributes"] == {"MessageGroupId": "tenant-1"}
+
+
 def test_a_receive_with_visibility_timeout_zero_leaves_the_message_visible(client, make_queue):
     url = _url(client, make_queue())
     client.send_message(QueueUrl=url, MessageBody="x")

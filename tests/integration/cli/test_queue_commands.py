@@ -73,10 +73,19 @@ def test_queues_create_reports_a_queue_that_differs_and_changes_it_only_with_upd
     assert run_main("check", "cli_app:app").returncode == 0
 
 
-def test_queues_create_gives_a_fifo_queue_a_fifo_dead_letter_queue(run_main, sqs_client, queue_url):
+def test_queues_create_gives_a_fifo_queue_a_fifo_dead_letter_queue(
+    run_main, sqs_client, queue_url, prefix
+):
     result = run_main("queues", "create", "cli_app:app", "--queues", "jobs.fifo")
 
     assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        f"created    {prefix}jobs-dlq.fifo  (FIFO, visibility timeout 30 s, retention 14 days)",
+        (
+            f"created    {prefix}jobs.fifo      (FIFO, visibility timeout 60 s, dead-letter "
+            f"queue {prefix}jobs-dlq.fifo after 5 receives)"
+        ),
+    ]
     dlq = attributes(sqs_client, queue_url("jobs-dlq.fifo"))
     queue = attributes(sqs_client, queue_url("jobs.fifo"))
     assert (dlq["FifoQueue"], queue["FifoQueue"]) == ("true", "true")
@@ -98,6 +107,35 @@ def test_check_passes_queues_made_by_queues_create(cli, run_main, prefix):
     ) in result.stdout
     assert "sqs:ReceiveMessage" in result.stdout  # what it could not check, said
     assert result.stdout.endswith("1 queue(s) checked: 0 problem(s), 0 warning(s).\n")
+
+
+def test_check_passes_a_fifo_queue_made_by_queues_create(run_main, prefix):
+    run_main("queues", "create", "cli_app:app", "--queues", "jobs.fifo")
+
+    result = run_main("check", "cli_app:app", "--queues", "jobs.fifo")
+
+    assert result.returncode == 0, result.stdout
+    assert f"{prefix}jobs.fifo  ok       (FIFO, visibility timeout 60 s" in result.stdout
+    assert "0 problem(s), 0 warning(s)" in result.stdout
+
+
+def test_check_reports_a_queue_named_fifo_that_is_not_a_fifo_queue(
+    run_main, create_queue, sqs_client, prefix
+):
+    create_queue("jobs")  # a standard queue and its dead-letter queue, renamed below
+    dlq_arn = f"arn:aws:sqs:us-east-1:123456789012:{prefix}jobs-dlq"
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
+    # SQS itself refuses such a name for a standard queue; emulators like moto take it.
+    sqs_client.create_queue(
+        QueueName=f"{prefix}jobs.fifo",
+        Attributes={"VisibilityTimeout": "60", "RedrivePolicy": policy},
+    )
+
+    result = run_main("check", "cli_app:app", "--queues", "jobs.fifo")
+
+    assert result.returncode == 1
+    assert f"{prefix}jobs.fifo  PROBLEM  (standard," in result.stdout
+    assert "problem: its name ends in .fifo but it is not a FIFO queue." in result.stdout
 
 
 def test_check_reports_each_problem_with_its_fix_and_exits_1(

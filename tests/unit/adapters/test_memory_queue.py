@@ -10,7 +10,7 @@ from simple_worker.adapters.memory_queue import InMemoryQueue
 from simple_worker.domain.errors import QueueNotFound
 from simple_worker.ports.queue import OutgoingMessage, QueueInfo, QueueStats, VisibilityChange
 from simple_worker.testing.clock import FakeClock
-from simple_worker.testing.queue_contract import QueuePortContract
+from simple_worker.testing.queue_contract import FifoQueuePortContract, QueuePortContract
 
 
 @pytest.fixture
@@ -33,6 +33,25 @@ class TestInMemoryQueue(QueuePortContract):
         def create(visibility_timeout=30):
             name = f"contract-{uuid.uuid4().hex}"
             memory_queue.create_queue(name, visibility_timeout=visibility_timeout)
+            return name
+
+        return create
+
+    @pytest.fixture
+    def let_time_pass(self, clock):
+        return clock.advance
+
+
+class TestInMemoryFifoQueue(FifoQueuePortContract):
+    @pytest.fixture
+    def queue_port(self, memory_queue):
+        return memory_queue
+
+    @pytest.fixture
+    def new_fifo_queue(self, memory_queue):
+        def create(*, content_based_deduplication=False):
+            name = f"contract-{uuid.uuid4().hex}.fifo"
+            memory_queue.create_queue(name, content_based_deduplication=content_based_deduplication)
             return name
 
         return create
@@ -317,3 +336,123 @@ def test_concurrent_senders_and_receivers_receive_every_message_exactly_once(mem
     assert len(received) == total
     assert set(received.values()) == {1}
     assert memory_queue.stats(jobs) == QueueStats(visible=0, in_flight=0, delayed=0)
+
+
+# --- Delays, attributes and FIFO queues ---------------------------------------------------
+
+
+def fifo_message(body, group="g", dedup=None):
+    return OutgoingMessage(body, body, group_id=group, deduplication_id=dedup or body)
+
+
+def test_a_delayed_message_turns_visible_when_the_clock_reaches_its_delay(
+    memory_queue, clock, jobs
+):
+    memory_queue.send_batch(jobs, [OutgoingMessage("m", "later", delay_seconds=60)])
+
+    clock.advance(59)
+    assert memory_queue.receive_batch(jobs) == []
+    assert memory_queue.stats(jobs) == QueueStats(visible=0, in_flight=0, delayed=1)
+    clock.advance(1)
+
+    assert receive_one(memory_queue, jobs).body == "later"
+
+
+def test_a_queue_named_fifo_is_a_fifo_queue_created_or_auto_created(clock, memory_queue):
+    auto = InMemoryQueue(clock, auto_create=True)
+    memory_queue.create_queue("jobs.fifo")
+
+    assert memory_queue.describe("jobs.fifo").fifo is True
+    assert auto.describe("p-jobs.fifo").fifo is True
+    assert auto.describe("p-jobs").fifo is False
+
+
+def test_content_based_deduplication_is_refused_on_a_standard_queue(memory_queue):
+    with pytest.raises(ValueError, match="FIFO queues"):
+        memory_queue.create_queue("jobs", content_based_deduplication=True)
+
+
+@pytest.mark.parametrize(("queue", "dlq"), [("jobs.fifo", "dlq"), ("jobs", "dlq.fifo")])
+def test_a_queue_and_its_dead_letter_queue_must_be_of_one_type(memory_queue, queue, dlq):
+    memory_queue.create_queue(dlq)
+
+    with pytest.raises(ValueError, match="both be FIFO queues or both standard"):
+        memory_queue.create_queue(queue, dead_letter_queue=dlq, max_receive_count=2)
+
+
+def test_a_fifo_message_moves_to_its_fifo_dead_letter_queue_with_its_group(memory_queue, clock):
+    memory_queue.create_queue("dlq.fifo")
+    memory_queue.create_queue("jobs.fifo", dead_letter_queue="dlq.fifo", max_receive_count=1)
+    memory_queue.send_batch("jobs.fifo", [fifo_message("a1", "a"), fifo_message("a2", "a")])
+    receive_one(memory_queue, "jobs.fifo")
+    clock.advance(31)
+
+    after = memory_queue.receive_batch("jobs.fifo")
+    dead = receive_one(memory_queue, "dlq.fifo")
+
+    assert [message.body for message in after] == ["a2"]  # its group no longer waits on a1
+    assert (dead.body, dead.group_id) == ("a1", "a")
+
+
+def test_a_fifo_group_stays_locked_until_its_message_turns_visible_again(memory_queue, clock):
+    memory_queue.create_queue("jobs.fifo")
+    memory_queue.send_batch("jobs.fifo", [fifo_message("a1"), fifo_message("a2")])
+    first = receive_one(memory_queue, "jobs.fifo")
+
+    clock.advance(29)
+    assert memory_queue.receive_batch("jobs.fifo") == []
+    clock.advance(1)
+    again = memory_queue.receive_batch("jobs.fifo")
+
+    assert [(m.body, m.receive_count) for m in again] == [("a1", 2), ("a2", 1)]
+    assert first.body == "a1"
+
+
+def test_a_fifo_deduplication_id_is_forgotten_after_five_minutes(memory_queue, clock):
+    memory_queue.create_queue("jobs.fifo")
+    memory_queue.send_batch("jobs.fifo", [fifo_message("first", dedup="same")])
+
+    clock.advance(299)
+    memory_queue.send_batch("jobs.fifo", [fifo_message("dropped", dedup="same")])
+    clock.advance(1)
+    memory_queue.send_batch("jobs.fifo", [fifo_message("kept", dedup="same")])
+
+    assert memory_queue.bodies("jobs.fifo") == ["first", "kept"]
+
+
+def test_fifo_receivers_on_many_threads_never_hold_two_messages_of_a_group(memory_queue):
+    memory_queue.create_queue("jobs.fifo")
+    groups = [f"g{n}" for n in range(5)]
+    sent = [fifo_message(f"{group}:{n}", group) for n in range(40) for group in groups]
+    memory_queue.send_batch("jobs.fifo", sent)
+    order = {group: [] for group in groups}
+    holders = {}
+    lock = threading.Lock()
+    overlaps = []
+
+    def consume():
+        while True:
+            with lock:
+                if sum(map(len, order.values())) == len(sent):
+                    return
+            messages = memory_queue.receive_batch("jobs.fifo")
+            with lock:
+                for message in messages:
+                    if holders.get(message.group_id, threading.get_ident()) != (
+                        threading.get_ident()
+                    ):
+                        overlaps.append(message.body)
+                    holders[message.group_id] = threading.get_ident()
+                    order[message.group_id].append(int(message.body.split(":")[1]))
+            time.sleep(0.001)  # hold them a moment, as a task would
+            with lock:
+                for message in messages:
+                    holders.pop(message.group_id, None)
+            assert memory_queue.delete_batch("jobs.fifo", [m.receipt for m in messages]) == {}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for future in [pool.submit(consume) for _ in range(4)]:
+            future.result(timeout=60)
+
+    assert overlaps == []
+    assert order == {group: list(range(40)) for group in groups}

@@ -2,6 +2,7 @@ import pytest
 
 from simple_worker import App, MessageDecodeError, TooManyTasks
 from simple_worker.ports.queue import OutgoingMessage
+from simple_worker.testing.clock import FakeClock
 
 
 @pytest.fixture
@@ -137,3 +138,25 @@ def test_run_all_on_empty_queues_returns_an_empty_report(app):
     report = app.testing_worker().run_all()
 
     assert report.runs == ()
+
+
+def test_on_a_fifo_queue_a_failed_task_holds_back_the_rest_of_its_group():
+    clock = FakeClock()
+    app = App(testing_mode=True, clock=clock)
+    ran = []
+
+    @app.register_task_handler("step", queue="jobs.fifo", group_by="order")
+    def step(order, n):
+        ran.append((order, n))
+        if ran.count(("a", 1)) == 1 and (order, n) == ("a", 1):
+            raise RuntimeError("a-1 fails once")
+
+    app.add_tasks("step", [{"order": o, "n": n} for o in ("a", "b") for n in (1, 2)])
+    worker = app.testing_worker()
+
+    worker.run_all(raise_errors=False)
+    assert ran == [("a", 1), ("b", 1), ("b", 2)]
+
+    clock.advance(30)  # a-1's visibility timeout: it comes back first, then a-2
+    worker.run_all()
+    assert ran[3:] == [("a", 1), ("a", 2)]

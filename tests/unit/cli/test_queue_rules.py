@@ -141,15 +141,23 @@ def test_a_dead_letter_queue_that_keeps_messages_no_longer_than_its_queue_is_a_w
     assert "1209600" in finding.fix
 
 
-def test_fifo_queues_are_flagged_as_not_sendable_by_add_task_and_must_match_their_dlq():
+def test_a_fifo_queue_with_a_fifo_dead_letter_queue_is_fine():
+    assert queue_findings(details("p-jobs.fifo"), dlq_of("p-jobs.fifo", fifo=True), None, FIX) == []
+
+
+def test_a_fifo_queue_whose_dead_letter_queue_is_standard_is_a_problem():
     queue = details("p-jobs.fifo")
 
     found = texts(queue_findings(queue, dlq_of("p-jobs.fifo", fifo=False), None, FIX))
 
-    assert found[0][0] == "warning"
-    assert "add_task sets no MessageGroupId" in found[0][1]
-    assert found[1][0] == "problem"
-    assert "is not a FIFO queue and it is" in found[1][1]
+    assert [level for level, _ in found] == ["problem"]
+    assert "is not a FIFO queue and it is" in found[0][1]
+
+
+def test_a_queue_named_fifo_that_is_not_a_fifo_queue_is_a_problem():
+    found = texts(queue_findings(details("p-jobs.fifo", fifo=False), dlq_of(), None, FIX))
+
+    assert ("problem", "its name ends in .fifo but it is not a FIFO queue") in found
 
 
 def test_a_name_that_does_not_match_the_queue_type_is_a_problem():

@@ -411,3 +411,20 @@ def envelopes(draw: st.DrawFn) -> dict[str, object]:
 @given(envelopes() | st.dictionaries(st.sampled_from(list(odd_values)), any_json, max_size=6))
 def test_decode_of_any_json_object_returns_a_task_or_raises_message_decode_error(envelope):
     assert_decodes_or_refuses(json.dumps(envelope))
+
+
+def test_a_scheduled_task_carries_its_due_time_and_decodes_with_it():
+    due = datetime(2026, 12, 24, 18, 0, 0, 250_000, tzinfo=timezone.utc)
+    task = Task(name="remind", payload={}, id="t1", not_before=due)
+
+    body = encode_envelope(task)
+
+    assert json.loads(body)["not_before"] == "2026-12-24T18:00:00.250Z"
+    assert decode_envelope(body).not_before == due
+    assert "not_before" not in json.loads(encode_envelope(Task(name="remind", payload={})))
+
+
+def test_decode_refuses_a_due_time_that_is_not_a_timestamp():
+    body = json.dumps({"task_name": "t", "task_payload": {}, "not_before": "soon"})
+    with pytest.raises(MessageDecodeError, match="not_before is not an ISO 8601 timestamp"):
+        decode_envelope(body)

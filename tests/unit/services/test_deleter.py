@@ -83,3 +83,64 @@ def test_an_urgent_receipt_is_deleted_at_once_with_those_pending():
     assert recording.deleted.wait(5), "the urgent receipt was not deleted"
     assert recording.calls == [("q", 2)]
     batcher.stop()
+
+
+def test_on_deleted_runs_once_the_message_is_deleted():
+    memory, _, batcher = make()
+    batcher.start()
+    [message] = received(memory, 1)
+    seen = []
+    done = threading.Event()
+
+    def on_deleted():
+        seen.append(memory.stats("q").in_flight)
+        done.set()
+
+    batcher.add("q", message.receipt, on_deleted=on_deleted)
+
+    assert done.wait(5), "on_deleted did not run"
+    batcher.stop()
+    assert seen == [0]
+
+
+def test_on_deleted_does_not_run_when_the_delete_failed():
+    memory, recording, batcher = make(max_wait=60)
+    batcher.start()
+    [message] = received(memory, 1)
+    memory.delete_batch("q", [message.receipt])  # gone already: this receipt now fails
+    ran = []
+
+    batcher.add("q", message.receipt, on_deleted=lambda: ran.append("stale"))
+    batcher.stop()
+
+    assert recording.calls == [("q", 1)]
+    assert ran == []
+
+
+def test_only_the_deleted_receipts_of_a_batch_run_their_callbacks():
+    memory, recording, batcher = make(max_wait=60)
+    batcher.start()
+    first, second = received(memory, 2)
+    memory.delete_batch("q", [second.receipt])
+    ran = []
+
+    batcher.add("q", first.receipt, on_deleted=lambda: ran.append("first"))
+    batcher.add("q", second.receipt, on_deleted=lambda: ran.append("second"))
+    batcher.stop()
+
+    assert recording.calls == [("q", 2)]
+    assert ran == ["first"]
+
+
+def test_a_callback_that_raises_is_logged_and_the_others_still_run(caplog):
+    memory, _, batcher = make(max_wait=60)
+    batcher.start()
+    first, second = received(memory, 2)
+    ran = []
+
+    batcher.add("q", first.receipt, on_deleted=lambda: 1 / 0)
+    batcher.add("q", second.receipt, on_deleted=lambda: ran.append("second"))
+    batcher.stop()
+
+    assert ran == ["second"]
+    assert "Internal error after deleting a message from q" in caplog.text

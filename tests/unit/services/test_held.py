@@ -12,6 +12,26 @@ def messages(count, start=0):
     ]
 
 
+def grouped(*names, queue="jobs.fifo"):
+    """Messages named ``<group><n>``, e.g. ``grouped("a1", "a2", "b1")``."""
+    return [
+        ReceivedMessage(queue, name, f"r-{name}", name, receive_count=1, group_id=name[0])
+        for name in names
+    ]
+
+
+def fifo_held(*names, capacity=20):
+    held = HeldMessages(FakeClock(), capacity)
+    held.keep_group_order(["jobs.fifo"])
+    held.reserve(len(names), timeout=0)
+    held.add(grouped(*names), visibility_timeout=30, reserved=len(names))
+    return held
+
+
+def bodies(received):
+    return [message.body for message in received]
+
+
 def test_reserve_books_room_so_concurrent_receives_cannot_overfill_the_buffer():
     held = HeldMessages(FakeClock(), capacity=20)
 
@@ -100,7 +120,112 @@ def test_a_finished_message_is_no_longer_due():
     held.add(messages(1), visibility_timeout=30, reserved=1)
     running = held.take(0)
 
-    assert held.finish(running) == 30
+    assert held.finish(running) == (30, [])
     clock.advance(20)
 
     assert held.due_for_extension({"q": 30}) == []
+
+
+def test_a_fifo_groups_next_message_is_not_taken_before_the_one_running_finished():
+    held = fifo_held("a1", "a2", "b1")
+
+    first, second = held.take(0), held.take(0)
+    blocked = held.take(0)
+    held.finish(first, succeeded=True)
+    third = held.take(0)
+
+    assert bodies([first, second]) == ["a1", "b1"]
+    assert blocked is None
+    assert third.body == "a2"
+    assert held.buffered_count() == 0
+
+
+def test_a_fifo_group_that_failed_hands_back_its_buffered_rest_to_release():
+    held = fifo_held("a1", "a2", "a3", "b1", "b2")
+    a1, b1 = held.take(0), held.take(0)
+
+    _, released = held.finish(a1, succeeded=False)
+    held.finish(b1, succeeded=True)
+
+    assert bodies(released) == ["a2", "a3"]
+    assert bodies([held.take(0)]) == ["b2"]
+    assert held.take(0) is None
+    assert held.buffered_count() == 0
+
+
+def test_a_fifo_group_runs_again_once_its_failed_message_comes_back():
+    held = fifo_held("a1", "a2")
+    held.finish(held.take(0), succeeded=False)
+
+    held.reserve(2, timeout=0)
+    held.add(grouped("a1", "a2"), visibility_timeout=30, reserved=2)
+
+    assert held.take(0).body == "a1"
+    assert held.take(0) is None
+
+
+def test_group_ids_on_a_standard_queue_order_nothing():
+    held = HeldMessages(FakeClock(), capacity=10)
+    held.keep_group_order(["jobs.fifo"])
+    held.reserve(3, timeout=0)
+    held.add(grouped("a1", "a2", "a3", queue="jobs"), visibility_timeout=30, reserved=3)
+
+    taken = [held.take(0) for _ in range(3)]
+    _, released = held.finish(taken[0], succeeded=False)
+
+    assert bodies(taken) == ["a1", "a2", "a3"]
+    assert released == []
+
+
+def test_fifo_messages_waiting_behind_their_group_are_held_extended_and_released_on_close():
+    clock = FakeClock()
+    held = HeldMessages(clock, capacity=10)
+    held.keep_group_order(["jobs.fifo"])
+    held.reserve(3, timeout=0)
+    held.add(grouped("a1", "a2", "a3"), visibility_timeout=30, reserved=3)
+    running = held.take(0)
+    clock.advance(16)
+
+    due = held.due_for_extension({"jobs.fifo": 30})
+    released = held.close()
+
+    assert sorted(m.body for m, _ in due) == ["a1", "a2", "a3"]
+    assert bodies(released) == ["a2", "a3"]
+    assert held.finish(running, succeeded=True)[1] == []
+
+
+def test_fifo_messages_waiting_behind_their_group_take_room_in_the_buffer():
+    held = fifo_held("a1", "a2", "a3", capacity=3)
+    held.take(0)
+
+    assert held.buffered_count() == 2
+    assert held.reserve(2, timeout=0) == 0
+    assert held.reserve(1, timeout=0) == 1
+
+
+def test_an_idle_thread_lets_receivers_go_beyond_capacity_while_only_blocked_messages_wait():
+    held = fifo_held("a1", "a2", "a3", capacity=3)
+    held.take(0)
+    taker = threading.Thread(target=held.take, args=(5,))
+    taker.start()
+    try:
+        assert held.reserve(10, timeout=5, extra=10) == 10
+    finally:
+        held.add(grouped("b1"), visibility_timeout=30, reserved=10)
+        taker.join(5)
+
+
+def test_a_fifo_group_is_idle_once_its_last_held_message_finished():
+    held = fifo_held("a1", "a2", "b1")
+    standard = messages(1)[0]
+
+    a1, b1 = held.take(0), held.take(0)
+    held.finish(a1)
+    held.finish(b1)
+    a2 = held.take(0)
+
+    assert not held.group_idle(a1)  # a2 of its group is running
+    assert held.group_idle(b1)
+    held.finish(a2)
+    assert held.group_idle(a2)
+    assert not held.group_idle(standard)  # no group order to keep

@@ -1,9 +1,6 @@
 """Middleware around every message and the worker, in the testing worker and the real one."""
 
 import logging
-import threading
-import time
-from contextlib import contextmanager
 
 import pytest
 
@@ -195,26 +192,6 @@ def test_any_object_with_some_of_the_methods_is_a_middleware(app):
 # The real worker, in-process: the same middleware path.
 
 
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-@contextmanager
-def running(worker):
-    thread = threading.Thread(target=worker.start)
-    thread.start()
-    try:
-        yield worker
-    finally:
-        worker.stop()
-        thread.join(10)
-        assert not thread.is_alive(), "the worker did not stop"
-
-
 @pytest.fixture
 def real_app():
     queue = InMemoryQueue()
@@ -226,7 +203,7 @@ def real_app():
 
 
 def test_the_real_worker_calls_the_middleware_in_order_for_tasks_rejections_start_and_stop(
-    real_app,
+    real_app, wait_until, worker_running
 ):
     events = []
     real_app.register_task_handler("t")(lambda: events.append(("handler",)))
@@ -236,7 +213,7 @@ def test_the_real_worker_calls_the_middleware_in_order_for_tasks_rejections_star
         wait_seconds=1, middleware=[Recorder("a", events), Recorder("b", events)]
     )
 
-    with running(worker):
+    with worker_running(worker):
         wait_until(lambda: worker.counts["succeeded"] == 1 and worker.counts["rejected"] >= 1)
 
     assert events[:2] == [("a", "started"), ("b", "started")]
@@ -253,26 +230,31 @@ def test_the_real_worker_calls_the_middleware_in_order_for_tasks_rejections_star
     assert ("b", "rejected", "MessageDecodeError") in events
 
 
-def test_the_real_worker_outlives_middleware_that_raises_everywhere(real_app, caplog):
+def test_the_real_worker_outlives_middleware_that_raises_everywhere(
+    real_app, caplog, wait_until, worker_running
+):
     ran = []
     real_app.register_task_handler("t")(lambda n: ran.append(n))
     real_app.add_tasks("t", [{"n": n} for n in range(3)])
     hooks = ("after_task", "on_rejected", "worker_started", "worker_stopped")
     caplog.set_level(logging.INFO, logger="simple_worker")
 
-    with running(real_app.worker(wait_seconds=1, middleware=[Raising(*hooks)])) as worker:
+    with worker_running(real_app.worker(wait_seconds=1, middleware=[Raising(*hooks)])) as worker:
         wait_until(lambda: worker.counts["succeeded"] == 3)
 
     assert sorted(ran) == [0, 1, 2]
     assert any(r.getMessage() == "Worker stopped" for r in caplog.records)
 
 
-def test_a_raising_before_task_in_the_real_worker_leaves_the_message_for_redelivery(real_app):
+def test_a_raising_before_task_in_the_real_worker_leaves_the_message_for_redelivery(
+    real_app, wait_until, worker_running
+):
     ran = []
     real_app.register_task_handler("t")(lambda: ran.append(1))
     real_app.add_task("t")
 
-    with running(real_app.worker(wait_seconds=1, middleware=[Raising("before_task")])) as worker:
+    worker = real_app.worker(wait_seconds=1, middleware=[Raising("before_task")])
+    with worker_running(worker):
         wait_until(lambda: worker.counts["failed"] == 1)
 
     assert ran == []

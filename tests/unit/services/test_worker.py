@@ -1,6 +1,8 @@
+import json
 import logging
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 
 import attrs
@@ -454,3 +456,124 @@ def test_a_finished_task_on_a_short_visibility_timeout_is_deleted_before_it_can_
         time.sleep(1.5)  # past the visibility timeout: a message not deleted would be back
 
     assert len(runs) == 1
+
+
+# --- FIFO queues: a group's tasks in order, groups side by side ---------------------------
+
+
+def send_grouped(memory, queue, tasks):
+    """Send ``record`` tasks, one per (group, seq), through the port with their group ids."""
+    messages = [
+        OutgoingMessage(
+            id=f"{group}-{seq}",
+            body=json.dumps({"task_name": "record", "task_payload": {"group": group, "seq": seq}}),
+            group_id=group,
+            deduplication_id=f"{group}-{seq}" if queue.endswith(".fifo") else None,
+        )
+        for group, seq in tasks
+    ]
+    assert len(memory.send_batch(queue, messages).sent) == len(messages)
+
+
+@attrs.define
+class GroupRecorder:
+    """Records each task's (group, seq) as it starts, and any overlap within a group."""
+
+    started: list = attrs.field(factory=list)
+    running: Counter = attrs.field(factory=Counter)
+    overlaps: list = attrs.field(factory=list)
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    @contextmanager
+    def task(self, group, seq):
+        with self.lock:
+            self.started.append((group, seq))
+            self.running[group] += 1
+            if self.running[group] > 1:
+                self.overlaps.append((group, seq))
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.running[group] -= 1
+
+    def order(self, group):
+        with self.lock:
+            return [seq for g, seq in self.started if g == group]
+
+
+@pytest.fixture
+def fifo_memory():
+    queue = InMemoryQueue()
+    queue.create_queue("dlq.fifo")
+    queue.create_queue("jobs.fifo", dead_letter_queue="dlq.fifo", max_receive_count=5)
+    return queue
+
+
+def test_a_fifo_groups_tasks_run_one_at_a_time_in_order_while_groups_run_side_by_side(
+    fifo_memory,
+):
+    app = App(queue=fifo_memory)
+    recorder = GroupRecorder()
+    # The first tasks of two groups meet here: only groups running side by side get past.
+    meeting = threading.Barrier(2, timeout=5)
+
+    @app.register_task_handler("record", queue="jobs.fifo")
+    def record(group, seq):
+        with recorder.task(group, seq):
+            if seq == 0 and group in ("a", "b"):
+                meeting.wait()
+            time.sleep(0.002)  # long enough for a second thread to try the group's next one
+
+    groups = ["a", "b", "c", "d"]
+    send_grouped(fifo_memory, "jobs.fifo", [(g, n) for n in range(10) for g in groups])
+
+    with running(app.worker(threads=4, wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["succeeded"] == 40)
+        wait_until(lambda: fifo_memory.bodies("jobs.fifo") == [])
+
+    assert recorder.overlaps == []
+    assert {group: recorder.order(group) for group in groups} == {
+        group: list(range(10)) for group in groups
+    }
+
+
+def test_a_failed_fifo_task_sends_the_rest_of_its_group_back_to_run_after_it(fifo_memory):
+    app = App(queue=fifo_memory)
+    recorder = GroupRecorder()
+    failed_once = set()
+
+    @app.register_task_handler("record", queue="jobs.fifo")
+    def record(group, seq):
+        with recorder.task(group, seq):
+            if (group, seq) == ("a", 1) and (group, seq) not in failed_once:
+                failed_once.add((group, seq))
+                raise RuntimeError("a1 fails once")
+
+    send_grouped(fifo_memory, "jobs.fifo", [(g, n) for n in range(4) for g in "ab"])
+
+    # A retry delay of 0: a1 comes back at once, ahead of a2 and a3, which were released
+    # (once a0's delete, batched for up to a second, has unlocked the group).
+    worker = app.worker(threads=2, wait_seconds=1, retry_policy=RetryIntervals([0]))
+    with running(worker):
+        wait_until(lambda: worker.counts["succeeded"] == 8)
+        wait_until(lambda: fifo_memory.bodies("jobs.fifo") == [])
+
+    assert recorder.order("a") == [0, 1, 1, 2, 3]
+    assert recorder.order("b") == [0, 1, 2, 3]
+    assert worker.counts["failed"] == 1
+
+
+def test_group_ids_on_a_standard_queue_hold_no_task_back(app, memory):
+    together = threading.Barrier(3, timeout=5)
+
+    @app.register_task_handler("record")
+    def record(group, seq):
+        together.wait()  # three tasks of one tenant run at once, or this times out
+
+    send_grouped(memory, "default", [("tenant", n) for n in range(3)])
+
+    with running(app.worker(threads=3, wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["succeeded"] == 3)
+
+    assert worker.counts["failed"] == 0

@@ -1,0 +1,9 @@
+"""Tracing with OpenTelemetry: ``App(middleware=[OpenTelemetryMiddleware()])``.
+
+Needs the extra: ``pip install 'simple-worker[opentelemetry]'``; importing this
+module without it raises an ImportError that says so.
+"""
+
+from simple_worker.adapters.opentelemetry_tracing import OpenTelemetryMiddleware
+
+__all__ = ["OpenTelemetryMiddleware"]

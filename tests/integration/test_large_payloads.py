@@ -1,0 +1,145 @@
+"""Large payloads end to end: `App` with a bucket, moto's SQS and S3 over HTTP, a real worker."""
+
+import json
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+
+import pytest
+
+from simple_worker import App, MessageTooLarge
+
+BLOB = "x" * (2 * 1024 * 1024)
+POINTER_CLASS = "software.amazon.payloadoffloading.PayloadS3Pointer"
+
+
+def wait_until(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+@contextmanager
+def running(worker):
+    thread = threading.Thread(target=worker.start)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        thread.join(15)
+        assert not thread.is_alive(), "the worker did not stop"
+
+
+def keys(s3_client, bucket):
+    return [item["Key"] for item in s3_client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+@pytest.fixture
+def bucket(make_bucket):
+    return make_bucket("large")
+
+
+@pytest.fixture
+def queue_name(make_queue):
+    return make_queue("large", VisibilityTimeout=30)
+
+
+@pytest.fixture
+def app(moto_server, bucket):
+    return App(sqs_endpoint_url=moto_server, large_payload_bucket=bucket)
+
+
+def test_a_2_mib_task_runs_on_a_worker_with_its_full_payload_then_its_object_is_gone(
+    app, queue_name, bucket, s3_client
+):
+    received = []
+    app.register_task_handler("big", queue=queue_name)(lambda blob: received.append(blob))
+
+    app.add_task("big", blob=BLOB)
+    assert len(keys(s3_client, bucket)) == 1
+
+    with running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["succeeded"] == 1)
+        wait_until(lambda: keys(s3_client, bucket) == [])
+
+    assert received == [BLOB]
+    assert app.queue.stats(queue_name).visible == 0
+
+
+def test_a_failing_handler_leaves_the_object_for_the_next_delivery(
+    app, queue_name, bucket, s3_client
+):
+    app.register_task_handler("big", queue=queue_name)(lambda blob: 1 / 0)
+
+    app.add_task("big", blob=BLOB)
+    with running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["failed"] == 1)
+
+    assert len(keys(s3_client, bucket)) == 1
+    assert app.queue.stats(queue_name).in_flight == 1
+
+
+def test_without_a_bucket_a_2_mib_task_is_too_large(moto_server, queue_name):
+    app = App(sqs_endpoint_url=moto_server)
+    app.register_task_handler("big", queue=queue_name)(lambda blob: None)
+
+    with pytest.raises(MessageTooLarge):
+        app.add_task("big", blob=BLOB)
+
+    assert app.queue.stats(queue_name).visible == 0
+
+
+def test_the_message_is_what_the_extended_client_libraries_read(
+    app, queue_name, bucket, sqs_client, s3_client
+):
+    app.register_task_handler("big", queue=queue_name)(lambda blob: None)
+    task_id = app.add_task("big", blob=BLOB)
+
+    url = sqs_client.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    response = sqs_client.receive_message(QueueUrl=url, MessageAttributeNames=["All"])
+    [message] = response["Messages"]
+    kind, fields = json.loads(message["Body"])
+    stored = s3_client.get_object(Bucket=fields["s3BucketName"], Key=fields["s3Key"])
+    envelope = stored["Body"].read()
+    assert kind == POINTER_CLASS
+    assert fields["s3BucketName"] == bucket
+    assert message["MessageAttributes"]["ExtendedPayloadSize"] == {
+        "DataType": "Number",
+        "StringValue": str(len(envelope)),
+    }
+    assert json.loads(envelope)["task_id"] == task_id
+    assert json.loads(envelope)["task_payload"] == {"blob": BLOB}
+
+
+@pytest.mark.parametrize(
+    ("pointer_class", "size_attribute"),
+    [
+        (POINTER_CLASS, "ExtendedPayloadSize"),
+        ("com.amazon.sqs.javamessaging.MessageS3Pointer", "SQSLargePayloadSize"),
+    ],
+)
+def test_a_task_sent_as_an_extended_client_sends_it_runs_and_its_object_is_deleted(
+    app, queue_name, bucket, sqs_client, s3_client, pointer_class, size_attribute
+):
+    received = []
+    app.register_task_handler("big", queue=queue_name)(lambda blob: received.append(blob))
+    envelope = json.dumps({"task_name": "big", "task_payload": {"blob": BLOB}}).encode()
+    key = str(uuid.uuid4())
+    s3_client.put_object(Bucket=bucket, Key=key, Body=envelope)
+    sqs_client.send_message(
+        QueueUrl=sqs_client.get_queue_url(QueueName=queue_name)["QueueUrl"],
+        MessageBody=json.dumps([pointer_class, {"s3BucketName": bucket, "s3Key": key}]),
+        MessageAttributes={
+            size_attribute: {"DataType": "Number", "StringValue": str(len(envelope))}
+        },
+    )
+
+    report = app.testing_worker().run_all()
+
+    assert received == [BLOB]
+    assert len(report.succeeded) == 1
+    assert keys(s3_client, bucket) == []

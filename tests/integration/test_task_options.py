@@ -1,0 +1,96 @@
+"""Task options end to end on a moto SQS server over HTTP: delays and long schedules."""
+
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from simple_worker import App
+from simple_worker.domain.envelope import encode_envelope
+from simple_worker.domain.task import Task
+from simple_worker.ports.queue import OutgoingMessage
+
+pytestmark = pytest.mark.integration
+
+
+@contextmanager
+def running(worker):
+    thread = threading.Thread(target=worker.start)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        thread.join(30)
+        assert not thread.is_alive(), "the worker did not stop"
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def app_on(moto_server):
+    def make(queue_name):
+        app = App(sqs_endpoint_url=moto_server)
+        app.ran = []
+        app.register_task_handler("note", queue=queue_name)(
+            lambda text: app.ran.append((text, time.monotonic()))
+        )
+        return app
+
+    return make
+
+
+def test_a_delayed_task_does_not_run_before_its_delay(make_queue, app_on):
+    app = app_on(make_queue("delay"))
+
+    with running(app.worker(threads=2, wait_seconds=1)):
+        sent_at = time.monotonic()
+        app.with_options(delay=2).add_task("note", text="later")
+        app.add_task("note", text="now")
+        wait_until(lambda: len(app.ran) == 2)
+
+    ran = dict(app.ran)
+    assert ran["now"] < ran["later"]
+    assert ran["later"] - sent_at >= 2.0
+
+
+def test_a_task_due_in_hours_is_sent_on_by_the_worker_not_run(make_queue, app_on, sqs_client):
+    name = make_queue("schedule")
+    app = app_on(name)
+    due = datetime.now(timezone.utc) + timedelta(hours=3)
+    # As if its first 15-minute delay had passed: it arrives early at once.
+    body = encode_envelope(Task("note", {"text": "x"}, id="t-1", not_before=due))
+    app.queue.send_batch(name, [OutgoingMessage("t-1", body, attributes={"origin": "test"})])
+
+    with running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["deferred"] == 1)
+
+    url = sqs_client.get_queue_url(QueueName=name)["QueueUrl"]
+    counts = sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert app.ran == []
+    assert counts["ApproximateNumberOfMessages"] == "0"
+    assert counts["ApproximateNumberOfMessagesNotVisible"] == "0"
+    assert counts["ApproximateNumberOfMessagesDelayed"] == "1"
+
+
+def test_a_task_scheduled_with_not_before_is_sent_with_the_longest_delay(
+    make_queue, app_on, sqs_client
+):
+    name = make_queue("schedule")
+    app = app_on(name)
+
+    app.with_options(not_before=datetime.now(timezone.utc) + timedelta(days=2)).add_task(
+        "note", text="x"
+    )
+
+    url = sqs_client.get_queue_url(QueueName=name)["QueueUrl"]
+    counts = sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert app.queue.receive_batch(name) == []
