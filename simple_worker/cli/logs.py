@@ -20,6 +20,7 @@ def configure_logging(level: str = "WARNING", log_format: str = "text") -> None:
         JsonLogFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
     logging.basicConfig(level=level, handlers=[handler])
-    if level != "DEBUG":
-        # botocore's INFO lines (where it found credentials) are noise in a worker's log.
-        logging.getLogger("botocore").setLevel(logging.WARNING)
+    # The level is simple-worker's: at DEBUG, botocore and urllib3 would log every
+    # request, signature and header; their warnings still come through.
+    for noisy in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

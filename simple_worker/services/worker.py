@@ -291,12 +291,43 @@ class Worker:
             # A large task's object goes after its message: deleted first, it would strand it.
             cleanup = payload_cleanup(message, self._dispatcher.payload_store)
             self._deleter.add(message.queue, message.receipt, urgent=urgent, on_deleted=cleanup)
-        elif dispatched.outcome is Outcome.FAILED and self.options.retry_policy is not None:
-            self._set_visibility(message, self.options.retry_policy.delay(message.receive_count))
+        elif dispatched.outcome is Outcome.FAILED:
+            self._after_failure(message, dispatched.task)
         elif dispatched.outcome is Outcome.REJECTED:
             self._set_visibility(message, self._rejection_delay(message))
         elif dispatched.outcome is Outcome.DEFERRED and dispatched.task is not None:
             self._send_on(message, dispatched.task)
+
+    def _after_failure(self, message: ReceivedMessage, task: Task | None) -> None:
+        """Set when a failed task comes back (by the retry policy), and say what happens next."""
+        info = self._infos[message.queue]
+        retry_in = info.visibility_timeout
+        if self.options.retry_policy is not None:
+            retry_in = self.options.retry_policy.delay(message.receive_count)
+            self._set_visibility(message, retry_in)
+        fields: dict[str, object] = {
+            "message_id": message.message_id,
+            "queue": message.queue,
+            "receive_count": message.receive_count,
+            "retry_in": retry_in,
+        }
+        if task is not None:
+            fields.update(task_name=task.name, task_id=task.id)
+        name = task.name if task is not None else f"of message {message.message_id}"
+        last = info.max_receive_count
+        if last is not None and message.receive_count >= last:
+            logger.warning(
+                "Task %s failed on its last allowed receive (%d of %d): SQS moves it to %s "
+                "when it turns visible again, in %d s",
+                name,
+                message.receive_count,
+                last,
+                info.dead_letter_queue,
+                retry_in,
+                extra={**fields, "dead_letter_queue": info.dead_letter_queue},
+            )
+        else:
+            logger.info("Task %s will run again in %d s", name, retry_in, extra=fields)
 
     def _send_on(self, message: ReceivedMessage, task: Task) -> None:
         """Send an early task on for the rest of its wait, then delete the received copy."""

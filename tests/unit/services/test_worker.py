@@ -577,3 +577,34 @@ def test_group_ids_on_a_standard_queue_hold_no_task_back(app, memory):
         wait_until(lambda: worker.counts["succeeded"] == 3)
 
     assert worker.counts["failed"] == 0
+
+
+def test_a_failure_says_when_the_task_runs_again_or_that_it_goes_to_the_dead_letter_queue(
+    caplog, wait_until, worker_running
+):
+    memory = InMemoryQueue()
+    memory.create_queue("dlq")
+    memory.create_queue("once", dead_letter_queue="dlq", max_receive_count=1)
+    memory.create_queue("twice", dead_letter_queue="dlq", max_receive_count=2)
+    app = App(queue=memory)
+    app.register_task_handler("fail_once", queue="once")(lambda: 1 / 0)
+    app.register_task_handler("fail_twice", queue="twice")(lambda: 1 / 0)
+    app.add_task("fail_once")
+    app.add_task("fail_twice")
+    caplog.set_level(logging.INFO, logger="simple_worker")
+
+    with worker_running(app.worker(wait_seconds=0, retry_policy=RetryIntervals([5]))) as worker:
+        wait_until(lambda: worker.counts["failed"] == 2)
+
+    lines = {r.getMessage(): r for r in caplog.records if r.name == "simple_worker.services.worker"}
+    again = lines["Task fail_twice will run again in 5 s"]
+    assert (again.levelname, again.retry_in, again.receive_count) == ("INFO", 5, 1)
+    last = lines[
+        "Task fail_once failed on its last allowed receive (1 of 1): SQS moves it to dlq "
+        "when it turns visible again, in 5 s"
+    ]
+    assert (last.levelname, last.dead_letter_queue, last.task_name) == (
+        "WARNING",
+        "dlq",
+        "fail_once",
+    )
