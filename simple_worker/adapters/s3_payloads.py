@@ -6,17 +6,21 @@ botocore; every botocore error is translated here into simple-worker's own.
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from simple_worker.adapters.aws_clients import (
+    client_configuration,
+    merged_config,
+    refuse_client_with_options,
+    session_and_region,
+)
 from simple_worker.domain.errors import (
     ConfigurationError,
     MessageDecodeError,
@@ -94,13 +98,7 @@ class S3PayloadStore:
                 f"key_prefix must be up to {MAX_KEY_PREFIX_LENGTH} letters, digits and . / _ -; "
                 f"got {key_prefix!r:.80}."
             )
-        if client is not None and any(
-            o is not None for o in (session, endpoint_url, region, config)
-        ):
-            raise ConfigurationError(
-                "S3PayloadStore takes either a client or the options to build one "
-                "(session, endpoint_url, region, config), not both."
-            )
+        refuse_client_with_options("S3PayloadStore", client, session, endpoint_url, region, config)
         self.bucket = bucket
         self.key_prefix = key_prefix
         self._client = client or _build_client(session, endpoint_url, region, config)
@@ -158,18 +156,14 @@ class S3PayloadStore:
 def _build_client(
     session: Session | None, endpoint_url: str | None, region: str | None, config: Config | None
 ) -> S3Client:
-    merged = default_config() if config is None else default_config().merge(config)
-    session = session or boto3.session.Session()
-    if region is None and not session.region_name:
-        # botocore reads only AWS_DEFAULT_REGION; the other AWS SDKs read AWS_REGION.
-        region = os.environ.get("AWS_REGION")
-    try:
-        return session.client("s3", endpoint_url=endpoint_url, region_name=region, config=merged)
-    except BotoCoreError as exc:
-        raise ConfigurationError(
-            f"Cannot make an S3 client: {exc}. Set the AWS region and credentials "
-            "(AWS_REGION, AWS_PROFILE, ...) or pass region= and endpoint_url=."
-        ) from exc
+    session, region = session_and_region(session, region)
+    with client_configuration("S3"):
+        return session.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=merged_config(default_config(), config),
+        )
 
 
 @contextmanager

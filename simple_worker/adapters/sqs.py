@@ -8,15 +8,19 @@ Batching, per-entry retries and reading SQS's answers live in `sqs_shapes`.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from simple_worker.adapters.aws_clients import (
+    client_configuration,
+    merged_config,
+    refuse_client_with_options,
+    session_and_region,
+)
 from simple_worker.adapters.sqs_errors import error_reason, is_missing_queue, translate_errors
 from simple_worker.adapters.sqs_shapes import (
     BatchOutcome,
@@ -30,7 +34,7 @@ from simple_worker.adapters.sqs_shapes import (
     settle_receipts,
     visibility_entries,
 )
-from simple_worker.domain.errors import ConfigurationError, QueueNotFound
+from simple_worker.domain.errors import QueueNotFound
 from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
     MAX_WAIT_SECONDS,
@@ -98,13 +102,7 @@ class SQSQueue:
         region: str | None = None,
         config: Config | None = None,
     ) -> None:
-        if client is not None and any(
-            o is not None for o in (session, endpoint_url, region, config)
-        ):
-            raise ConfigurationError(
-                "SQSQueue takes either a client or the options to build one "
-                "(session, endpoint_url, region, config), not both."
-            )
+        refuse_client_with_options("SQSQueue", client, session, endpoint_url, region, config)
         self._client = client or self._build_client(session, endpoint_url, region, config)
         self._infos: dict[str, QueueInfo] = {}
         self._lock = threading.Lock()
@@ -128,20 +126,14 @@ class SQSQueue:
     def _build_client(
         session: Session | None, endpoint_url: str | None, region: str | None, config: Config | None
     ) -> SQSClient:
-        merged = default_config() if config is None else default_config().merge(config)
-        session = session or boto3.session.Session()
-        if region is None and not session.region_name:
-            # botocore reads only AWS_DEFAULT_REGION; the other AWS SDKs read AWS_REGION.
-            region = os.environ.get("AWS_REGION")
-        try:
+        session, region = session_and_region(session, region)
+        with client_configuration("SQS"):
             return session.client(
-                "sqs", endpoint_url=endpoint_url, region_name=region, config=merged
+                "sqs",
+                endpoint_url=endpoint_url,
+                region_name=region,
+                config=merged_config(default_config(), config),
             )
-        except BotoCoreError as exc:
-            raise ConfigurationError(
-                f"Cannot make an SQS client: {exc}. Set the AWS region and credentials "
-                "(AWS_REGION, AWS_PROFILE, ...) or pass region= and endpoint_url=."
-            ) from exc
 
     @property
     def client(self) -> SQSClient:

@@ -1,10 +1,7 @@
 """Large payloads end to end: `App` with a bucket, moto's SQS and S3 over HTTP, a real worker."""
 
 import json
-import threading
-import time
 import uuid
-from contextlib import contextmanager
 
 import pytest
 
@@ -12,26 +9,9 @@ from simple_worker import App, MessageTooLarge
 
 BLOB = "x" * (2 * 1024 * 1024)
 POINTER_CLASS = "software.amazon.payloadoffloading.PayloadS3Pointer"
-
-
-def wait_until(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-
-
-@contextmanager
-def running(worker):
-    thread = threading.Thread(target=worker.start)
-    thread.start()
-    try:
-        yield worker
-    finally:
-        worker.stop()
-        thread.join(15)
-        assert not thread.is_alive(), "the worker did not stop"
+# Seconds: 2 MiB bodies through moto over HTTP take longer than the fixtures' defaults allow.
+TIMEOUT = 15.0
+POLL = 0.05
 
 
 def keys(s3_client, bucket):
@@ -54,7 +34,7 @@ def app(moto_server, bucket):
 
 
 def test_a_2_mib_task_runs_on_a_worker_with_its_full_payload_then_its_object_is_gone(
-    app, queue_name, bucket, s3_client
+    app, queue_name, bucket, s3_client, wait_until, worker_running
 ):
     received = []
     app.register_task_handler("big", queue=queue_name)(lambda blob: received.append(blob))
@@ -62,22 +42,22 @@ def test_a_2_mib_task_runs_on_a_worker_with_its_full_payload_then_its_object_is_
     app.add_task("big", blob=BLOB)
     assert len(keys(s3_client, bucket)) == 1
 
-    with running(app.worker(wait_seconds=1)) as worker:
-        wait_until(lambda: worker.counts["succeeded"] == 1)
-        wait_until(lambda: keys(s3_client, bucket) == [])
+    with worker_running(app.worker(wait_seconds=1), timeout=TIMEOUT) as worker:
+        wait_until(lambda: worker.counts["succeeded"] == 1, timeout=TIMEOUT, interval=POLL)
+        wait_until(lambda: keys(s3_client, bucket) == [], timeout=TIMEOUT, interval=POLL)
 
     assert received == [BLOB]
     assert app.queue.stats(queue_name).visible == 0
 
 
 def test_a_failing_handler_leaves_the_object_for_the_next_delivery(
-    app, queue_name, bucket, s3_client
+    app, queue_name, bucket, s3_client, wait_until, worker_running
 ):
     app.register_task_handler("big", queue=queue_name)(lambda blob: 1 / 0)
 
     app.add_task("big", blob=BLOB)
-    with running(app.worker(wait_seconds=1)) as worker:
-        wait_until(lambda: worker.counts["failed"] == 1)
+    with worker_running(app.worker(wait_seconds=1), timeout=TIMEOUT) as worker:
+        wait_until(lambda: worker.counts["failed"] == 1, timeout=TIMEOUT, interval=POLL)
 
     assert len(keys(s3_client, bucket)) == 1
     assert app.queue.stats(queue_name).in_flight == 1

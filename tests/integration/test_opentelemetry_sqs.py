@@ -1,25 +1,7 @@
 """Trace context crosses a real SQS round trip: moto's server, over HTTP, through boto3."""
 
-import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from simple_worker import App
 from simple_worker.opentelemetry import OpenTelemetryMiddleware
-
-
-@pytest.fixture
-def exporter():
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter):
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider
-    provider.shutdown()
 
 
 def span_of_task(exporter, name, task_id):

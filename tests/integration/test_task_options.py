@@ -1,8 +1,6 @@
 """Task options end to end on a moto SQS server over HTTP: delays and long schedules."""
 
-import threading
 import time
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,24 +12,10 @@ from simple_worker.ports.queue import OutgoingMessage
 
 pytestmark = pytest.mark.integration
 
-
-@contextmanager
-def running(worker):
-    thread = threading.Thread(target=worker.start)
-    thread.start()
-    try:
-        yield worker
-    finally:
-        worker.stop()
-        thread.join(30)
-        assert not thread.is_alive(), "the worker did not stop"
-
-
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+# Seconds: delays run on real time, through moto over HTTP.
+WAIT_TIMEOUT = 20.0
+STOP_TIMEOUT = 30.0
+POLL = 0.05
 
 
 @pytest.fixture
@@ -47,21 +31,25 @@ def app_on(moto_server):
     return make
 
 
-def test_a_delayed_task_does_not_run_before_its_delay(make_queue, app_on):
+def test_a_delayed_task_does_not_run_before_its_delay(
+    make_queue, app_on, wait_until, worker_running
+):
     app = app_on(make_queue("delay"))
 
-    with running(app.worker(threads=2, wait_seconds=1)):
+    with worker_running(app.worker(threads=2, wait_seconds=1), timeout=STOP_TIMEOUT):
         sent_at = time.monotonic()
         app.with_options(delay=2).add_task("note", text="later")
         app.add_task("note", text="now")
-        wait_until(lambda: len(app.ran) == 2)
+        wait_until(lambda: len(app.ran) == 2, timeout=WAIT_TIMEOUT, interval=POLL)
 
     ran = dict(app.ran)
     assert ran["now"] < ran["later"]
     assert ran["later"] - sent_at >= 2.0
 
 
-def test_a_task_due_in_hours_is_sent_on_by_the_worker_not_run(make_queue, app_on, sqs_client):
+def test_a_task_due_in_hours_is_sent_on_by_the_worker_not_run(
+    make_queue, app_on, sqs_client, wait_until, worker_running
+):
     name = make_queue("schedule")
     app = app_on(name)
     due = datetime.now(timezone.utc) + timedelta(hours=3)
@@ -69,8 +57,8 @@ def test_a_task_due_in_hours_is_sent_on_by_the_worker_not_run(make_queue, app_on
     body = encode_envelope(Task("note", {"text": "x"}, id="t-1", not_before=due))
     app.queue.send_batch(name, [OutgoingMessage("t-1", body, attributes={"origin": "test"})])
 
-    with running(app.worker(wait_seconds=1)) as worker:
-        wait_until(lambda: worker.counts["deferred"] == 1)
+    with worker_running(app.worker(wait_seconds=1), timeout=STOP_TIMEOUT) as worker:
+        wait_until(lambda: worker.counts["deferred"] == 1, timeout=WAIT_TIMEOUT, interval=POLL)
 
     url = sqs_client.get_queue_url(QueueName=name)["QueueUrl"]
     counts = sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]

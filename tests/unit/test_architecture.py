@@ -100,8 +100,11 @@ def is_sqs_adapter(path: Path) -> bool:
 
 
 def is_aws_adapter(path: Path) -> bool:
-    """The SQS adapter's modules, and the S3 payload store: the only ones calling AWS."""
-    return is_sqs_adapter(path) or path == PACKAGE / "adapters" / "s3_payloads.py"
+    """The SQS adapter's modules, the S3 payload store, and the client builder they share."""
+    return is_sqs_adapter(path) or path in {
+        PACKAGE / "adapters" / "s3_payloads.py",
+        PACKAGE / "adapters" / "aws_clients.py",
+    }
 
 
 DOMAIN_MODULES = modules_under("domain")
@@ -203,6 +206,7 @@ def test_sqs_adapter_rule_matches_sqs_modules_only():
 def test_aws_adapter_rule_adds_the_s3_payload_store_and_nothing_else():
     assert is_aws_adapter(PACKAGE / "adapters" / "sqs.py")
     assert is_aws_adapter(PACKAGE / "adapters" / "s3_payloads.py")
+    assert is_aws_adapter(PACKAGE / "adapters" / "aws_clients.py")
     assert not is_aws_adapter(PACKAGE / "adapters" / "memory_payloads.py")
     assert not is_aws_adapter(PACKAGE / "adapters" / "large_payloads.py")
     assert not is_aws_adapter(PACKAGE / "adapters" / "s3_other.py")

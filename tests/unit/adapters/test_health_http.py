@@ -137,20 +137,12 @@ def get(url):
         return error.code, json.loads(error.read())
 
 
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
 def served_url(caplog):
     found = re.search(r"Serving /healthz on (http://\S+)", caplog.text)
     return found and found.group(1)
 
 
-def test_app_worker_serves_healthz_while_it_runs_503_while_stopping_then_closes(caplog):
+def test_app_worker_serves_healthz_while_it_runs_503_while_stopping_then_closes(caplog, wait_until):
     caplog.set_level("INFO", logger="simple_worker")
     app = App(testing_mode=True)
     release = threading.Event()

@@ -1,22 +1,18 @@
 """OpenTelemetry tracing: spans per task, linked from producer to consumer by message attributes.
 
 Spans go to the SDK's in-memory exporter through a provider made per test, never
-the global one, so no test sees another's spans.
+the global one, so no test sees another's spans (`exporter` and `provider`, in
+tests/conftest.py).
 """
 
 import ast
 import importlib
 import sys
 import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from opentelemetry import propagate, trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
 from simple_worker import App, Middleware
@@ -25,19 +21,6 @@ from simple_worker.opentelemetry import OpenTelemetryMiddleware
 from simple_worker.ports.queue import OutgoingMessage
 
 PACKAGE = Path(__file__).resolve().parents[3] / "simple_worker"
-
-
-@pytest.fixture
-def exporter():
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def provider(exporter):
-    provider = TracerProvider(shutdown_on_exit=False)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider
-    provider.shutdown()
 
 
 @pytest.fixture
@@ -316,26 +299,6 @@ def test_a_message_that_is_not_a_task_gets_a_span_named_after_its_queue(app, exp
     assert "simple_worker.task.name" not in span.attributes
 
 
-@contextmanager
-def running(worker):
-    thread = threading.Thread(target=worker.start)
-    thread.start()
-    try:
-        yield worker
-    finally:
-        worker.stop()
-        thread.join(10)
-        assert not thread.is_alive(), "the worker did not stop"
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
 class ContextProbe(Middleware):
     """Records, once the middleware after it are done, whether a span is still current."""
 
@@ -346,7 +309,9 @@ class ContextProbe(Middleware):
         self.leftover.append(trace.get_current_span() is not trace.INVALID_SPAN)
 
 
-def test_worker_threads_keep_every_tasks_spans_apart(tracing, exporter, tracer, caplog):
+def test_worker_threads_keep_every_tasks_spans_apart(
+    tracing, exporter, tracer, caplog, wait_until, worker_running
+):
     threads = 4
     # Every handler waits until `threads` of them run at once, so their spans
     # are open together on different threads when each starts its child span.
@@ -370,7 +335,7 @@ def test_worker_threads_keep_every_tasks_spans_apart(tracing, exporter, tracer, 
     probe = ContextProbe()
 
     worker = consumer.worker(threads=threads, wait_seconds=1, middleware=[probe, tracing])
-    with running(worker):
+    with worker_running(worker):
         wait_until(lambda: worker.counts["succeeded"] + worker.counts["failed"] == 2 * threads)
     assert worker.counts["failed"] == threads
 

@@ -1,6 +1,5 @@
 import socket
 import threading
-import time
 import urllib.request
 
 import pytest
@@ -11,14 +10,6 @@ from simple_worker import App, QueueServiceError
 from simple_worker.adapters.sqs import SQSQueue
 from simple_worker.ports.queue import OutgoingMessage
 from simple_worker.prometheus import PrometheusMetrics
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 def sample(metrics, name, **labels):
@@ -64,7 +55,7 @@ def test_a_message_that_cannot_run_is_counted_as_rejected_by_reason(app):
     assert tasks(metrics, "", "rejected", "MessageDecodeError") == 1
 
 
-def test_the_gauges_show_running_and_buffered_tasks_of_a_real_worker(app):
+def test_the_gauges_show_running_and_buffered_tasks_of_a_real_worker(app, wait_until):
     metrics = PrometheusMetrics(app)
     release = threading.Event()
     app.register_task_handler("slow")(lambda n: release.wait(10))

@@ -2,9 +2,6 @@
 
 import json
 import logging
-import threading
-import time
-from contextlib import contextmanager
 from datetime import timedelta
 
 import attrs
@@ -49,26 +46,6 @@ class OutageStore:
 
     def delete(self, pointer):
         self.inner.delete(pointer)
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-@contextmanager
-def running(worker):
-    thread = threading.Thread(target=worker.start)
-    thread.start()
-    try:
-        yield worker
-    finally:
-        worker.stop()
-        thread.join(10)
-        assert not thread.is_alive(), "the worker did not stop"
 
 
 @pytest.fixture
@@ -222,7 +199,7 @@ def test_a_pointer_sent_on_unchanged_runs_later_and_keeps_its_object_until_then(
     assert app.large_payload_store.keys() == []
 
 
-def test_the_worker_deletes_the_object_after_the_message(received):
+def test_the_worker_deletes_the_object_after_the_message(received, wait_until, worker_running):
     memory = InMemoryQueue()
     memory.create_queue("default", visibility_timeout=30)
     store = InMemoryPayloadStore("tasks")
@@ -230,7 +207,7 @@ def test_the_worker_deletes_the_object_after_the_message(received):
     app.register_task_handler("t")(lambda blob: received.append(blob))
     app.add_tasks("t", [{"blob": BLOB}, {"blob": BLOB + "y"}])
 
-    with running(app.worker(wait_seconds=1)) as worker:
+    with worker_running(app.worker(wait_seconds=1)) as worker:
         wait_until(lambda: worker.counts["succeeded"] == 2)
         wait_until(lambda: store.keys() == [])
 

@@ -2,18 +2,9 @@
 
 import logging
 import threading
-import time
 
 from simple_worker import App
 from simple_worker.adapters.memory_queue import InMemoryQueue
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 class CountingQueue:
@@ -36,7 +27,9 @@ class CountingQueue:
         return messages
 
 
-def test_the_worker_counts_receives_empty_receives_and_messages_and_logs_them_at_stop(caplog):
+def test_the_worker_counts_receives_empty_receives_and_messages_and_logs_them_at_stop(
+    caplog, wait_until
+):
     memory = InMemoryQueue()
     memory.create_queue("default", visibility_timeout=30)
     counting = CountingQueue(memory)

@@ -14,26 +14,6 @@ from simple_worker.ports.queue import OutgoingMessage
 from simple_worker.testing.clock import FakeClock
 
 
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-@contextmanager
-def running(worker):
-    thread = threading.Thread(target=worker.start)
-    thread.start()
-    try:
-        yield worker
-    finally:
-        worker.stop()
-        thread.join(10)
-        assert not thread.is_alive(), "the worker did not stop"
-
-
 @attrs.define
 class CountingQueue:
     """Counts the port calls made on an in-memory queue, by method."""
@@ -67,56 +47,58 @@ def app(memory):
     return App(queue=memory)
 
 
-def test_worker_drains_tasks_from_every_registered_queue(app, memory):
+def test_worker_drains_tasks_from_every_registered_queue(app, memory, wait_until, worker_running):
     ran = []
     app.register_task_handler("a")(lambda n: ran.append(("a", n)))
     app.register_task_handler("b", queue="other")(lambda n: ran.append(("b", n)))
     app.add_tasks("a", [{"n": n} for n in range(30)])
     app.add_tasks("b", [{"n": n} for n in range(30)])
 
-    with running(app.worker(threads=4, wait_seconds=1)) as worker:
+    with worker_running(app.worker(threads=4, wait_seconds=1)) as worker:
         wait_until(lambda: worker.counts["succeeded"] == 60)
         wait_until(lambda: memory.bodies("default") == memory.bodies("other") == [])
 
     assert sorted(ran) == sorted([("a", n) for n in range(30)] + [("b", n) for n in range(30)])
 
 
-def test_worker_deletes_in_batches_of_ten(memory):
+def test_worker_deletes_in_batches_of_ten(memory, wait_until, worker_running):
     counting = CountingQueue(memory)
     app = App(queue=counting)
     app.register_task_handler("t")(lambda n: None)
     app.add_tasks("t", [{"n": n} for n in range(50)])
 
-    with running(app.worker(wait_seconds=1)) as worker:
+    with worker_running(app.worker(wait_seconds=1)) as worker:
         wait_until(lambda: memory.bodies("default") == [])
 
     assert worker.counts["succeeded"] == 50
     assert counting.calls["delete_batch"] <= 6
 
 
-def test_a_waiting_message_on_one_queue_does_not_wait_for_another_queues_long_poll(app):
+def test_a_waiting_message_on_one_queue_does_not_wait_for_another_queues_long_poll(
+    app, worker_running
+):
     ran = threading.Event()
     app.register_task_handler("idle")(lambda: None)
     app.register_task_handler("busy", queue="other")(ran.set)
 
-    with running(app.worker(wait_seconds=20)):
+    with worker_running(app.worker(wait_seconds=20)):
         time.sleep(0.2)  # both pollers are now in their long poll
         app.add_task("busy")
         assert ran.wait(5), "the task on the second queue did not run"
 
 
-def test_a_failed_task_stays_in_the_queue_for_redelivery(app, memory):
+def test_a_failed_task_stays_in_the_queue_for_redelivery(app, memory, wait_until, worker_running):
     app.register_task_handler("boom")(lambda: 1 / 0)
     app.add_task("boom")
 
-    with running(app.worker(wait_seconds=1)) as worker:
+    with worker_running(app.worker(wait_seconds=1)) as worker:
         wait_until(lambda: worker.counts["failed"] == 1)
 
     stats = memory.stats("default")
     assert (stats.visible, stats.in_flight) == (0, 1)
 
 
-def test_a_retry_policy_sets_the_failed_message_visibility(app, memory):
+def test_a_retry_policy_sets_the_failed_message_visibility(app, memory, wait_until, worker_running):
     attempts = []
 
     @app.register_task_handler("flaky")
@@ -127,14 +109,16 @@ def test_a_retry_policy_sets_the_failed_message_visibility(app, memory):
 
     app.add_task("flaky")
 
-    with running(app.worker(wait_seconds=1, retry_policy=RetryIntervals([0]))) as worker:
+    with worker_running(app.worker(wait_seconds=1, retry_policy=RetryIntervals([0]))) as worker:
         wait_until(lambda: worker.counts["succeeded"] == 1)
 
     assert len(attempts) == 2
     assert memory.bodies("default") == []
 
 
-def test_a_poison_message_is_never_run_and_reaches_the_dead_letter_queue(app, memory, caplog):
+def test_a_poison_message_is_never_run_and_reaches_the_dead_letter_queue(
+    app, memory, caplog, wait_until, worker_running
+):
     ran = []
     app.register_task_handler("t")(lambda a: ran.append(a))
     memory.send_batch(
@@ -143,7 +127,7 @@ def test_a_poison_message_is_never_run_and_reaches_the_dead_letter_queue(app, me
     app.add_task("t", a=1)
     caplog.set_level(logging.WARNING)
 
-    with running(app.worker(wait_seconds=1)) as worker:
+    with worker_running(app.worker(wait_seconds=1)) as worker:
         wait_until(lambda: len(memory.bodies("dlq")) == 1)
 
     assert ran == [1]
@@ -153,7 +137,9 @@ def test_a_poison_message_is_never_run_and_reaches_the_dead_letter_queue(app, me
     assert [r.receive_count for r in rejections] == [1, 2, 3]
 
 
-def test_a_poison_message_on_a_queue_without_redrive_is_backed_off_not_deleted(caplog):
+def test_a_poison_message_on_a_queue_without_redrive_is_backed_off_not_deleted(
+    caplog, wait_until, worker_running
+):
     clock = FakeClock()
     memory = InMemoryQueue(clock)
     memory.create_queue("plain", visibility_timeout=10)
@@ -162,7 +148,7 @@ def test_a_poison_message_on_a_queue_without_redrive_is_backed_off_not_deleted(c
     memory.send_batch("plain", [OutgoingMessage(id="x", body="not json")])
     caplog.set_level(logging.WARNING)
 
-    with running(app.worker(wait_seconds=1)) as worker:
+    with worker_running(app.worker(wait_seconds=1)) as worker:
         wait_until(lambda: worker.counts["rejected"] == 1)
         clock.advance(19)  # past the visibility timeout, not past the doubled one
         time.sleep(0.3)
@@ -178,7 +164,7 @@ def test_a_poison_message_on_a_queue_without_redrive_is_backed_off_not_deleted(c
     assert any("no redrive policy" in r.getMessage() for r in caplog.records)
 
 
-def test_stop_finishes_the_running_task_and_releases_buffered_ones(app, memory):
+def test_stop_finishes_the_running_task_and_releases_buffered_ones(app, memory, wait_until):
     started, release = threading.Event(), threading.Event()
     finished = []
 
@@ -220,7 +206,7 @@ def test_stop_with_nothing_in_flight_returns_promptly(app):
     assert not thread.is_alive()
 
 
-def test_the_heartbeat_keeps_a_long_task_from_being_delivered_twice():
+def test_the_heartbeat_keeps_a_long_task_from_being_delivered_twice(wait_until, worker_running):
     memory = InMemoryQueue()
     memory.create_queue("short", visibility_timeout=1)
     app = App(queue=memory)
@@ -232,7 +218,7 @@ def test_the_heartbeat_keeps_a_long_task_from_being_delivered_twice():
         time.sleep(3)
 
     app.add_task("long")
-    with running(app.worker(threads=2, wait_seconds=1)) as worker:
+    with worker_running(app.worker(threads=2, wait_seconds=1)) as worker:
         wait_until(lambda: worker.counts["succeeded"] == 1)
 
     assert runs == [1]
@@ -285,7 +271,9 @@ class FlakyQueue:
         return self.inner.receive_batch(queue, **kwargs)
 
 
-def test_the_worker_rides_out_failing_receives_and_logs_them_sparingly(memory, caplog, monkeypatch):
+def test_the_worker_rides_out_failing_receives_and_logs_them_sparingly(
+    memory, caplog, monkeypatch, wait_until, worker_running
+):
     monkeypatch.setattr("simple_worker.services.poller._MAX_BACKOFF", 0.05)
     flaky = FlakyQueue(memory, failures=5)
     app = App(queue=flaky)
@@ -293,7 +281,7 @@ def test_the_worker_rides_out_failing_receives_and_logs_them_sparingly(memory, c
     app.add_task("t")
     caplog.set_level(logging.INFO, logger="simple_worker")
 
-    with running(app.worker(wait_seconds=1)) as worker:
+    with worker_running(app.worker(wait_seconds=1)) as worker:
         wait_until(lambda: worker.counts["succeeded"] == 1)
 
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
@@ -302,21 +290,25 @@ def test_the_worker_rides_out_failing_receives_and_logs_them_sparingly(memory, c
     assert any("works again after 5 failure(s)" in r.getMessage() for r in caplog.records)
 
 
-def test_a_single_finished_task_is_deleted_within_a_second_not_held_for_a_full_batch(app, memory):
+def test_a_single_finished_task_is_deleted_within_a_second_not_held_for_a_full_batch(
+    app, memory, wait_until, worker_running
+):
     app.register_task_handler("t")(lambda: None)
     app.add_task("t")
 
-    with running(app.worker(wait_seconds=1)) as worker:
+    with worker_running(app.worker(wait_seconds=1)) as worker:
         wait_until(lambda: worker.counts["succeeded"] == 1)
         wait_until(lambda: memory.bodies("default") == [], timeout=5)
 
 
-def test_a_worker_with_slow_tasks_never_holds_more_than_its_buffer_and_threads(app, memory):
+def test_a_worker_with_slow_tasks_never_holds_more_than_its_buffer_and_threads(
+    app, memory, worker_running
+):
     app.register_task_handler("slow")(lambda n: time.sleep(0.02))
     app.add_tasks("slow", [{"n": n} for n in range(60)])
     buffered, running_tasks = set(), set()
 
-    with running(app.worker(threads=1, buffer_size=5, wait_seconds=1)) as worker:
+    with worker_running(app.worker(threads=1, buffer_size=5, wait_seconds=1)) as worker:
         while worker.counts["succeeded"] < 60:
             buffered.add(worker.buffered_count())
             running_tasks.add(worker.running_count())
@@ -331,7 +323,9 @@ def test_a_worker_with_slow_tasks_never_holds_more_than_its_buffer_and_threads(a
 STABLE_TASK_FIELDS = ("task_name", "task_id", "message_id", "queue", "receive_count")
 
 
-def test_a_task_life_is_logged_with_stable_fields_and_no_payload(app, memory, caplog):
+def test_a_task_life_is_logged_with_stable_fields_and_no_payload(
+    app, memory, caplog, wait_until, worker_running
+):
     @app.register_task_handler("t")
     def handler(secret):
         if secret == "fail":
@@ -341,7 +335,7 @@ def test_a_task_life_is_logged_with_stable_fields_and_no_payload(app, memory, ca
     app.add_task("t", secret="fail")
     caplog.set_level(logging.DEBUG, logger="simple_worker")
 
-    with running(app.worker(wait_seconds=1)) as worker:
+    with worker_running(app.worker(wait_seconds=1)) as worker:
         wait_until(lambda: worker.counts["succeeded"] + worker.counts["failed"] == 2)
 
     def one(message_start, **fields):
@@ -372,7 +366,9 @@ def test_a_task_life_is_logged_with_stable_fields_and_no_payload(app, memory, ca
     assert not any("s3cr3t" in r.getMessage() or "s3cr3t" in str(vars(r)) for r in caplog.records)
 
 
-def test_released_and_extended_messages_are_logged_per_queue(memory, caplog):
+def test_released_and_extended_messages_are_logged_per_queue(
+    memory, caplog, wait_until, worker_running
+):
     memory.create_queue("short", visibility_timeout=1, dead_letter_queue="dlq", max_receive_count=3)
     app = App(queue=memory)
     release = threading.Event()
@@ -380,7 +376,7 @@ def test_released_and_extended_messages_are_logged_per_queue(memory, caplog):
     app.add_tasks("slow", [{} for _ in range(3)])
     caplog.set_level(logging.DEBUG, logger="simple_worker")
 
-    with running(app.worker(wait_seconds=1)) as worker:
+    with worker_running(app.worker(wait_seconds=1)) as worker:
         wait_until(lambda: any(r.getMessage().startswith("Extending") for r in caplog.records))
         worker.stop()  # while the first task runs and two wait in the buffer
         wait_until(lambda: any(r.getMessage().startswith("Released") for r in caplog.records))
@@ -399,7 +395,7 @@ def mtime(path):
 
 
 def test_the_heartbeat_file_is_touched_while_consuming_and_goes_stale_when_receives_fail(
-    memory, monkeypatch, tmp_path
+    memory, monkeypatch, tmp_path, wait_until, worker_running
 ):
     monkeypatch.setattr("simple_worker.services.worker._LIVENESS_INTERVAL", 0.05)
     monkeypatch.setattr("simple_worker.services.worker._TICK", 0.02)
@@ -410,7 +406,7 @@ def test_the_heartbeat_file_is_touched_while_consuming_and_goes_stale_when_recei
     app.register_task_handler("t")(lambda: None)
     heartbeat = tmp_path / "alive"
 
-    with running(app.worker(wait_seconds=0, heartbeat_file=heartbeat)):
+    with worker_running(app.worker(wait_seconds=0, heartbeat_file=heartbeat)):
         wait_until(heartbeat.exists)
         first = mtime(heartbeat)
         wait_until(lambda: mtime(heartbeat) > first)  # advances while consuming
@@ -429,17 +425,19 @@ def test_the_heartbeat_file_is_touched_while_consuming_and_goes_stale_when_recei
     assert mtime(heartbeat) == stopped  # not touched once the worker stopped
 
 
-def test_a_worker_without_a_heartbeat_file_writes_none(app, tmp_path, monkeypatch):
+def test_a_worker_without_a_heartbeat_file_writes_none(app, tmp_path, monkeypatch, worker_running):
     monkeypatch.chdir(tmp_path)
     app.register_task_handler("t")(lambda: None)
 
-    with running(app.worker(wait_seconds=0)):
+    with worker_running(app.worker(wait_seconds=0)):
         time.sleep(0.1)
 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_finished_task_on_a_short_visibility_timeout_is_deleted_before_it_can_return():
+def test_a_finished_task_on_a_short_visibility_timeout_is_deleted_before_it_can_return(
+    wait_until, worker_running
+):
     memory = InMemoryQueue()
     memory.create_queue("short", visibility_timeout=1)
     app = App(queue=memory)
@@ -451,7 +449,7 @@ def test_a_finished_task_on_a_short_visibility_timeout_is_deleted_before_it_can_
         time.sleep(0.7)
 
     app.add_task("t")
-    with running(app.worker(wait_seconds=1)):
+    with worker_running(app.worker(wait_seconds=1)):
         wait_until(lambda: memory.bodies("short") == [], timeout=5)
         time.sleep(1.5)  # past the visibility timeout: a message not deleted would be back
 
@@ -512,6 +510,8 @@ def fifo_memory():
 
 def test_a_fifo_groups_tasks_run_one_at_a_time_in_order_while_groups_run_side_by_side(
     fifo_memory,
+    wait_until,
+    worker_running,
 ):
     app = App(queue=fifo_memory)
     recorder = GroupRecorder()
@@ -528,7 +528,7 @@ def test_a_fifo_groups_tasks_run_one_at_a_time_in_order_while_groups_run_side_by
     groups = ["a", "b", "c", "d"]
     send_grouped(fifo_memory, "jobs.fifo", [(g, n) for n in range(10) for g in groups])
 
-    with running(app.worker(threads=4, wait_seconds=1)) as worker:
+    with worker_running(app.worker(threads=4, wait_seconds=1)) as worker:
         wait_until(lambda: worker.counts["succeeded"] == 40)
         wait_until(lambda: fifo_memory.bodies("jobs.fifo") == [])
 
@@ -538,7 +538,9 @@ def test_a_fifo_groups_tasks_run_one_at_a_time_in_order_while_groups_run_side_by
     }
 
 
-def test_a_failed_fifo_task_sends_the_rest_of_its_group_back_to_run_after_it(fifo_memory):
+def test_a_failed_fifo_task_sends_the_rest_of_its_group_back_to_run_after_it(
+    fifo_memory, wait_until, worker_running
+):
     app = App(queue=fifo_memory)
     recorder = GroupRecorder()
     failed_once = set()
@@ -555,7 +557,7 @@ def test_a_failed_fifo_task_sends_the_rest_of_its_group_back_to_run_after_it(fif
     # A retry delay of 0: a1 comes back at once, ahead of a2 and a3, which were released
     # (once a0's delete, batched for up to a second, has unlocked the group).
     worker = app.worker(threads=2, wait_seconds=1, retry_policy=RetryIntervals([0]))
-    with running(worker):
+    with worker_running(worker):
         wait_until(lambda: worker.counts["succeeded"] == 8)
         wait_until(lambda: fifo_memory.bodies("jobs.fifo") == [])
 
@@ -564,7 +566,7 @@ def test_a_failed_fifo_task_sends_the_rest_of_its_group_back_to_run_after_it(fif
     assert worker.counts["failed"] == 1
 
 
-def test_group_ids_on_a_standard_queue_hold_no_task_back(app, memory):
+def test_group_ids_on_a_standard_queue_hold_no_task_back(app, memory, wait_until, worker_running):
     together = threading.Barrier(3, timeout=5)
 
     @app.register_task_handler("record")
@@ -573,7 +575,7 @@ def test_group_ids_on_a_standard_queue_hold_no_task_back(app, memory):
 
     send_grouped(memory, "default", [("tenant", n) for n in range(3)])
 
-    with running(app.worker(threads=3, wait_seconds=1)) as worker:
+    with worker_running(app.worker(threads=3, wait_seconds=1)) as worker:
         wait_until(lambda: worker.counts["succeeded"] == 3)
 
     assert worker.counts["failed"] == 0
