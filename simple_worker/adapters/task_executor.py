@@ -30,6 +30,13 @@ class TaskExecutor:
     receive count) and `duration` how long it has run so far.
     """
 
+    log_payloads = False
+    """Add the task's payload to its started and failed log lines (field ``payload``).
+
+    Off by default: payloads may hold personal data. Opt in with a subclass
+    (``log_payloads = True``) or ``simple-worker worker --log-payloads``.
+    """
+
     def __init__(self, task_handler_fn: Callable[..., Any]) -> None:
         self.task_handler_fn = task_handler_fn
         self.started_at: float | None = None
@@ -71,7 +78,7 @@ class TaskExecutor:
     def log_start(self, task: Task) -> None:
         """Log the task's start; called before the handler. Override to act before a task."""
         if logger.isEnabledFor(logging.INFO):  # spares building the fields on the hot path
-            logger.info("Processing task %s", task.name, extra=task_log_fields(task))
+            logger.info("Processing task %s", task.name, extra=self._fields(task))
 
     def success_handler(self, task: Task) -> None:
         """Log success; called after the handler returned. Override to change that."""
@@ -94,12 +101,18 @@ class TaskExecutor:
             type(exc).__name__,
             exc_info=exc,
             extra={
-                **task_log_fields(task),
+                **self._fields(task),
                 "outcome": "failed",
                 "duration": self.duration(),
                 "error_type": type(exc).__name__,
             },
         )
+
+    def _fields(self, task: Task) -> dict[str, object]:
+        fields = task_log_fields(task)
+        if self.log_payloads:
+            fields["payload"] = dict(task.payload)
+        return fields
 
 
 def task_log_fields(task: Task) -> dict[str, object]:

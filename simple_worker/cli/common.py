@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
+from simple_worker.adapters.task_executor import TaskExecutor
 from simple_worker.app import App
 from simple_worker.cli.loading import load_app
 from simple_worker.domain.errors import ConfigurationError
@@ -162,6 +163,12 @@ Observers = Callable[[App], tuple[list[object], list[LivenessPort]]]
 """Given the loaded app, returns the worker's extra middleware and liveness ports."""
 
 
+class PayloadLoggingExecutor(TaskExecutor):
+    """The default executor, with payloads in its log lines (``--log-payloads``)."""
+
+    log_payloads = True
+
+
 def build_worker(
     args: argparse.Namespace, observers: Observers | None = None
 ) -> tuple[App, Worker]:
@@ -174,6 +181,7 @@ def build_worker(
     middleware, liveness = observers(app) if observers is not None else ([], [])
     worker = app.worker(
         args.queues,
+        PayloadLoggingExecutor if getattr(args, "log_payloads", False) else None,
         threads=args.threads,
         wait_seconds=args.wait_seconds,
         retry_policy=retry_policy(args),

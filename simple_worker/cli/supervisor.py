@@ -96,6 +96,8 @@ def child_command(args: argparse.Namespace, parent_pid: int) -> list[str]:
     ]
     if args.retry_backoff is not None:
         command += ["--retry-backoff", f"{args.retry_backoff:g}"]
+    if args.log_payloads:
+        command.append("--log-payloads")
     if args.heartbeat_file is not None:
         # Shared by the processes: fresh while at least one of them consumes.
         command += ["--heartbeat-file", args.heartbeat_file]

@@ -101,6 +101,12 @@ def register(commands: Commands) -> None:
         help="text lines, or one JSON object per line with every structured field (default: text)",
     )
     parser.add_argument(
+        "--log-payloads",
+        action="store_true",
+        help="add each task's payload to its started and failed log lines (field 'payload'; "
+        "off by default, as payloads may hold personal data)",
+    )
+    parser.add_argument(
         "--heartbeat-file",
         metavar="PATH",
         help="touch PATH every few seconds while consuming normally, for a liveness probe "

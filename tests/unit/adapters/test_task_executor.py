@@ -150,3 +150,18 @@ def test_a_subclass_that_replaces_init_still_runs_and_logs(caplog):
 
 def test_delivery_takes_no_part_in_task_equality():
     assert received_task() == make_task()
+
+
+def test_payloads_are_logged_on_start_and_failure_only_when_opted_in(caplog):
+    class PayloadLogging(TaskExecutor):
+        log_payloads = True
+
+    caplog.set_level(logging.INFO, logger="simple_worker")
+
+    PayloadLogging(lambda order_id: None).run(received_task(order_id=17))
+    PayloadLogging(lambda order_id: 1 / 0).run(received_task(order_id=18))
+
+    started, succeeded, started_again, failed = caplog.records
+    assert started.payload == {"order_id": 17}
+    assert (started_again.payload, failed.payload) == ({"order_id": 18}, {"order_id": 18})
+    assert not hasattr(succeeded, "payload")

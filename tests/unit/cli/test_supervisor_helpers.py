@@ -47,6 +47,15 @@ def test_a_worker_process_gets_the_same_options_with_one_process_and_its_parent(
     ]  # fmt: skip
 
 
+def test_log_payloads_is_passed_on_to_the_worker_processes():
+    args = build_parser().parse_args(["worker", "m:app", "--log-payloads"])
+
+    assert "--log-payloads" in child_command(args, parent_pid=1)
+    assert "--log-payloads" not in child_command(
+        build_parser().parse_args(["worker", "m:app"]), parent_pid=1
+    )
+
+
 def test_retry_intervals_are_passed_on():
     args = build_parser().parse_args(["worker", "m:app", "--retry-intervals", "1,2,3"])
 
