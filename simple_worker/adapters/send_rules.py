@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from simple_worker.domain.options import MAX_SQS_ID_LENGTH, is_sqs_id
 from simple_worker.ports.queue import (
     MAX_DELAY_SECONDS,
     MAX_MESSAGE_ATTRIBUTES,
@@ -17,12 +18,9 @@ from simple_worker.ports.queue import (
     QueueInfo,
 )
 
-MAX_ID_LENGTH = 128
-"""Longest group id or deduplication id."""
 MAX_ATTRIBUTE_NAME_LENGTH = 256
 MAX_NUMBER_DIGITS = 38
 """A Number attribute's precision in SQS."""
-_ID = re.compile(rf"[!-~]{{1,{MAX_ID_LENGTH}}}")  # printable ASCII but space: alnum and punctuation
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 _RESERVED_PREFIXES = ("aws.", "amazon.")
 
@@ -60,9 +58,9 @@ def _id_refusal(message: OutgoingMessage, info: QueueInfo) -> str | None:
         ("MessageGroupId", message.group_id),
         ("MessageDeduplicationId", message.deduplication_id),
     ):
-        if value is not None and not _ID.fullmatch(value):
+        if value is not None and not is_sqs_id(value):
             return (
-                f"InvalidParameterValue: {name} {value!r} is not 1 to {MAX_ID_LENGTH} "
+                f"InvalidParameterValue: {name} {value!r} is not 1 to {MAX_SQS_ID_LENGTH} "
                 "letters, digits and punctuation"
             )
     if not info.fifo:

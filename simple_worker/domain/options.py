@@ -34,8 +34,14 @@ MAX_DELAY_SECONDS = 900
 """Longest delay SQS gives one message: 15 minutes."""
 MAX_NOT_BEFORE = timedelta(days=365)
 """Furthest ahead a task may be scheduled: further is taken for a mistake."""
-MAX_MESSAGE_GROUP_ID_LENGTH = 128
-_SQS_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]+")
+MAX_SQS_ID_LENGTH = 128
+"""Longest message group id or deduplication id SQS takes."""
+_SQS_ID_CHARACTERS = re.compile(r"[!-~]+")  # ASCII letters, digits and punctuation
+
+
+def is_sqs_id(value: str) -> bool:
+    """Return whether SQS takes ``value`` as a message group or deduplication id."""
+    return 0 < len(value) <= MAX_SQS_ID_LENGTH and bool(_SQS_ID_CHARACTERS.fullmatch(value))
 
 
 def _delay_seconds(value: object) -> int | None:
@@ -74,11 +80,11 @@ def check_sqs_id(name: str, value: object) -> str:
     """
     if type(value) is not str:
         raise InvalidTaskOptions(f"{name} must be a str, not {type(value).__name__}")
-    if not 0 < len(value) <= MAX_MESSAGE_GROUP_ID_LENGTH:
+    if not 0 < len(value) <= MAX_SQS_ID_LENGTH:
         raise InvalidTaskOptions(
-            f"{name} must be 1 to {MAX_MESSAGE_GROUP_ID_LENGTH} characters; got {len(value)}"
+            f"{name} must be 1 to {MAX_SQS_ID_LENGTH} characters; got {len(value)}"
         )
-    if not _SQS_ID.fullmatch(value):
+    if not is_sqs_id(value):
         raise InvalidTaskOptions(
             f"{name} {value[:40]!r} has characters SQS refuses: use letters, digits and "
             "ASCII punctuation, without spaces"

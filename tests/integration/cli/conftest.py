@@ -68,7 +68,16 @@ class CliProcess:
         self.popen.send_signal(signum)
 
     def wait(self, timeout=WAIT_TIMEOUT):
-        return self.popen.wait(timeout=timeout)
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # PYTHONFAULTHANDLER is set: SIGABRT makes it print every thread's stack.
+            self.popen.send_signal(signal.SIGABRT)
+            self.popen.wait(timeout=10)
+            stacks = self.stderr()[-6000:]
+            raise AssertionError(
+                f"the command did not exit within {timeout} s; its stacks:\n{stacks}"
+            ) from None
 
     def children(self):
         """``{process index: pid}`` of the worker processes this supervisor started last."""
@@ -197,7 +206,7 @@ def start_cli(cli_env, tmp_path):
             popen = subprocess.Popen(  # noqa: S603 - our own command
                 [*COMMAND, *args],
                 cwd=HERE,
-                env={**cli_env, **(env or {})},
+                env={**cli_env, "PYTHONFAULTHANDLER": "1", **(env or {})},
                 stdin=subprocess.DEVNULL,
                 stdout=stdout,
                 stderr=stderr,

@@ -241,7 +241,8 @@ def analyse(tasks, executions, signals, trace, visibility_timeout):
     checker = _Checker(trace, signals, visibility_timeout)
     for n, runs in sorted(by_task.items()):
         runs.sort(key=lambda e: e.start)
-        pairs = [(e, checker.source(e, deliveries[n])) for e in runs]
+        claimed = set()  # a receive hands a message to one execution
+        pairs = [(e, checker.source(e, deliveries[n], claimed)) for e in runs]
         for execution, delivery in pairs:
             problem = checker.window_problem(execution, delivery)
             if problem:
@@ -269,14 +270,23 @@ class _Checker:
         self._signals = signals
         self._timeout = visibility_timeout
 
-    def source(self, execution, deliveries):
-        """The delivery an execution came from: its process's latest before it started."""
+    def source(self, execution, deliveries, claimed):
+        """The delivery an execution came from: its process's latest before it started.
+
+        One not ``claimed`` by an earlier execution, when there is one: a process
+        may receive two copies of a task at once (a send done twice), each of which
+        runs once. The delivery chosen is added to ``claimed``.
+        """
         mine = [
             d
             for d in deliveries
             if d.pid == execution.pid and d.delivered and d.end <= execution.start + EPSILON
         ]
-        return max(mine, key=lambda d: d.end, default=None)
+        unclaimed = [d for d in mine if id(d) not in claimed]
+        chosen = max(unclaimed or mine, key=lambda d: d.end, default=None)
+        if chosen is not None:
+            claimed.add(id(chosen))
+        return chosen
 
     def deadline(self, delivery, *, latest):
         """The latest (or earliest) moment the delivery's message may turn visible again."""
