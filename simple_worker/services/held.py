@@ -217,6 +217,12 @@ class HeldMessages:
         # Messages behind their group's running one do not feed an idle thread.
         return not self._buffer and self._idle_takers > 0
 
+    def seconds_left(self, message: ReceivedMessage) -> float:
+        """Return the seconds before a running message turns visible again (inf if not held)."""
+        with self._lock:
+            held = self._running.get(message.receipt)
+        return float("inf") if held is None else held.deadline - self._clock.monotonic()
+
     def running_count(self) -> int:
         """Return how many messages are running."""
         with self._lock:

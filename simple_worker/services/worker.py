@@ -271,6 +271,9 @@ class Worker:
                 return
 
     def _handle(self, message: ReceivedMessage) -> None:
+        if self._held.seconds_left(message) <= 0:
+            self._skip_expired(message)
+            return
         succeeded = False
         try:
             dispatched = self._dispatcher.dispatch(message)
@@ -297,6 +300,29 @@ class Worker:
             self._set_visibility(message, self._rejection_delay(message))
         elif dispatched.outcome is Outcome.DEFERRED and dispatched.task is not None:
             self._send_on(message, dispatched.task)
+
+    def _skip_expired(self, message: ReceivedMessage) -> None:
+        """Leave a message whose visibility ran out while it waited (its extensions failed).
+
+        SQS may have handed it to another worker already: running it here too would
+        be a duplicate for nothing. SQS delivers it again.
+        """
+        _, out_of_turn = self._held.finish(message, succeeded=False)
+        self._release(out_of_turn)
+        with self._counts_lock:
+            self.counts["expired"] += 1
+        logger.warning(
+            "Message %s from %s waited past its visibility timeout (its extensions failed): "
+            "not run; SQS delivers it again",
+            message.message_id,
+            message.queue,
+            extra={
+                "message_id": message.message_id,
+                "queue": message.queue,
+                "receive_count": message.receive_count,
+                "outcome": "expired",
+            },
+        )
 
     def _after_failure(self, message: ReceivedMessage, task: Task | None) -> None:
         """Set when a failed task comes back (by the retry policy), and say what happens next."""

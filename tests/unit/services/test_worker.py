@@ -8,7 +8,14 @@ from contextlib import contextmanager
 import attrs
 import pytest
 
-from simple_worker import App, ConfigurationError, QueueNotFound, QueueServiceError, RetryIntervals
+from simple_worker import (
+    App,
+    ConfigurationError,
+    QueueNotFound,
+    QueueServiceError,
+    RetryIntervals,
+    current_task,
+)
 from simple_worker.adapters.memory_queue import InMemoryQueue
 from simple_worker.ports.queue import OutgoingMessage
 from simple_worker.testing.clock import FakeClock
@@ -610,3 +617,45 @@ def test_a_failure_says_when_the_task_runs_again_or_that_it_goes_to_the_dead_let
         "dlq",
         "fail_once",
     )
+
+
+def test_a_buffered_message_whose_visibility_ran_out_is_not_run_on_that_receive(
+    caplog, wait_until, worker_running
+):
+    clock = FakeClock()
+    memory = InMemoryQueue(clock)
+    memory.create_queue("default", visibility_timeout=30)
+
+    @attrs.define
+    class NoExtensions:
+        """SQS refusing every visibility change: the heartbeat cannot extend anything."""
+
+        inner: InMemoryQueue
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def change_visibility_batch(self, queue, changes):
+            return {change.receipt: "ServiceUnavailable: try again" for change in changes}
+
+    app = App(queue=NoExtensions(memory), clock=clock)
+    gate = threading.Event()
+    runs = []
+
+    @app.register_task_handler("t")
+    def t(n):
+        runs.append((n, current_task().delivery.receive_count))
+        if n == 0:
+            gate.wait(10)
+
+    app.add_tasks("t", [{"n": 0}, {"n": 1}])
+    worker = app.worker(threads=1, wait_seconds=0)
+    with worker_running(worker):
+        wait_until(lambda: runs == [(0, 1)] and worker.buffered_count() == 1)
+        clock.advance(31)  # task 1's visibility runs out while it waits in the buffer
+        gate.set()
+        wait_until(lambda: (1, 2) in runs)
+
+    assert worker.counts["expired"] == 1
+    assert (1, 1) not in runs  # not run on the receive whose visibility ran out
+    assert "waited past its visibility timeout" in caplog.text
