@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 import pytest
 
+from simple_worker.ports.queue import OutgoingMessage
+
 # Detailed assert messages in the contract suite, which lives in the package.
 pytest.register_assert_rewrite("simple_worker.testing.queue_contract")
 
@@ -50,6 +52,19 @@ def worker_running():
     On a thread; on exit the worker is stopped, and the thread must end within ``timeout``.
     """
     return _running
+
+
+def _send_raw(app, body, queue="default"):
+    app.queue.send_batch(queue, [OutgoingMessage(id="raw", body=body)])
+
+
+@pytest.fixture
+def send_raw():
+    """``send_raw(app, body, queue="default")``: put ``body`` on the app's queue as it is.
+
+    No envelope: the message any producer could send, such as ``"not json"``.
+    """
+    return _send_raw
 
 
 # --- OpenTelemetry: spans to an in-memory exporter, through a provider per test -------

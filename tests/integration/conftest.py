@@ -3,14 +3,24 @@
 Every test under tests/integration gets the ``integration`` marker (see
 `pytest_collection_modifyitems`) and runs with dummy AWS credentials and no AWS
 configuration from the machine, so nothing here can reach real AWS.
+
+The worker processes of worker_process/ and reliability/ are started, watched and
+killed by the fixtures at the end (`worker_launcher`, `waiter`, `read_records`);
+what their scripts share, in the worker's process, is ``worker_support.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -140,6 +150,27 @@ def make_queue(sqs_client):
 
 
 @pytest.fixture
+def named_queue(sqs_client):
+    """``named_queue(name, **attributes)``: create queue ``name`` on the moto server; its URL.
+
+    The queues are deleted after the test (if it did not delete them itself).
+    """
+    created = []
+
+    def create(name, **attributes):
+        url = sqs_client.create_queue(
+            QueueName=name, Attributes={key: str(value) for key, value in attributes.items()}
+        )["QueueUrl"]
+        created.append(url)
+        return url
+
+    yield create
+    for url in created:
+        with contextlib.suppress(sqs_client.exceptions.QueueDoesNotExist):
+            sqs_client.delete_queue(QueueUrl=url)
+
+
+@pytest.fixture
 def s3_client(moto_server):
     """A boto3 S3 client of the moto server, to look at buckets behind the library's back."""
     return boto3.client("s3", endpoint_url=moto_server, region_name=REGION)
@@ -265,3 +296,180 @@ def relay(moto_server):
     yield tcp_relay
     if not tcp_relay.closed:
         tcp_relay.close()
+
+
+# --- Worker processes: a folder's worker script, run with this interpreter ------------
+
+WORKER_READY_LINE = "Worker started"
+WORKER_TIMEOUT = 20.0
+"""Seconds a worker gets by default to start, to log what a test awaits, or to stop."""
+_POLL_INTERVAL = 0.05
+
+
+def poll_until(condition, timeout=WORKER_TIMEOUT, message="condition"):
+    """Poll ``condition`` until it is truthy and return it; fail after ``timeout`` seconds.
+
+    ``timeout`` is a bound, not a measurement; ``message`` (a string, or a callable for
+    details gathered at that moment) says what was awaited.
+    """
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            what = message() if callable(message) else message
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(_POLL_INTERVAL)
+    return value
+
+
+@pytest.fixture(scope="session")
+def waiter():
+    """``waiter(condition, timeout=20, message="condition")``: see `poll_until`."""
+    return poll_until
+
+
+def _read_records(path, event=None):
+    """The complete JSON lines of a record file (of one event, if given); none if absent."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        return []
+    records = [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
+    return [r for r in records if event is None or r["event"] == event]
+
+
+@pytest.fixture(scope="session")
+def read_records():
+    """``read_records(path, event=None)``: what worker scripts appended to a record file.
+
+    Every complete JSON line (a line being written is left out), or those whose
+    ``"event"`` is ``event``; none if the file does not exist yet.
+    """
+    return _read_records
+
+
+class WorkerProcess:
+    """A running worker script: its process, and its stderr (the log) as a file."""
+
+    def __init__(self, popen, stderr_path):
+        self.popen = popen
+        self.stderr_path = stderr_path
+        self.signals = []
+        """``(time.time(), signal number)`` of every signal the test sent it."""
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def running(self):
+        return self.popen.poll() is None
+
+    def log(self):
+        return self.stderr_path.read_text(errors="replace")
+
+    def ready(self):
+        return WORKER_READY_LINE in self.log()
+
+    def send(self, signum=signal.SIGTERM):
+        """Send a signal to this worker's PID."""
+        self.signals.append((time.time(), signum))
+        self.popen.send_signal(signum)
+
+    def wait(self, timeout):
+        """Wait up to ``timeout`` seconds for the exit; return the exit status."""
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"worker {self.pid} still running after {timeout} s:\n{self.log()}")
+
+    def wait_ready(self, timeout=WORKER_TIMEOUT):
+        """Wait (bounded) until the worker logs that it started; fail if it exits first."""
+        poll_until(
+            lambda: self.ready() or not self.running(),
+            timeout,
+            lambda: f"worker {self.pid} to start:\n{self.log()}",
+        )
+        if not self.running():
+            pytest.fail(f"worker exited with {self.popen.returncode}:\n{self.log()}")
+
+    def wait_for_log(self, text, timeout=WORKER_TIMEOUT):
+        """Wait (bounded) until the worker's log contains ``text``."""
+        poll_until(
+            lambda: text in self.log(),
+            timeout,
+            lambda: f"{text!r} in the log of worker {self.pid}:\n{self.log()}",
+        )
+
+    def stop(self, timeout=WORKER_TIMEOUT):
+        """SIGTERM, then wait (bounded) for the exit; return the exit status."""
+        self.send(signal.SIGTERM)
+        return self.wait(timeout)
+
+
+class WorkerLauncher:
+    """Starts worker scripts for one test; `close` kills those still running, by PID.
+
+    ``logs_shown`` (how many workers' logs, from the first) and ``log_tail`` (how many
+    characters from the end of each) bound what `close` prints; `None`: no bound.
+    """
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.started = []
+        self.logs_shown = None
+        self.log_tail = None
+
+    def start(
+        self, script, endpoint, prefix, record_file, *options, threads=1, wait_seconds=1, ready=True
+    ):
+        """Run ``script`` with this interpreter; return its `WorkerProcess`.
+
+        Its command line: the options every worker script takes (see
+        ``worker_support.argument_parser``), then the script's own ``options``. Its
+        stdin and stdout are closed and its stderr goes to a file of the test; the
+        environment is this process's, unbuffered. With ``ready``, waits (at most 20 s)
+        until it logs "Worker started".
+        """
+        command = [
+            sys.executable,
+            str(script),
+            *("--endpoint", endpoint, "--prefix", prefix, "--record", str(record_file)),
+            *("--threads", str(threads), "--wait-seconds", str(wait_seconds)),
+            *options,
+        ]
+        stderr_path = self.directory / f"worker-{len(self.started)}.stderr"
+        with stderr_path.open("wb") as stderr:
+            popen = subprocess.Popen(  # noqa: S603 - our own script, run with our interpreter
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        worker = WorkerProcess(popen, stderr_path)
+        self.started.append(worker)
+        if ready:
+            worker.wait_ready()
+        return worker
+
+    def close(self):
+        """Kill the workers still running, by PID; print their logs (shown on a failure)."""
+        for worker in self.started:
+            if worker.running():
+                worker.popen.kill()
+                worker.popen.wait()
+        tail = " (tail)" if self.log_tail is not None else ""
+        for worker in self.started[: self.logs_shown]:
+            log = worker.log()[-self.log_tail :] if self.log_tail is not None else worker.log()
+            sys.stdout.write(f"--- worker {worker.pid} log{tail} ---\n{log}\n")
+
+
+@pytest.fixture
+def worker_launcher(tmp_path):
+    """A `WorkerLauncher` of this test, closed at teardown.
+
+    Fixtures that start workers request it after the ones whose teardown must come
+    after the kill (such as the workers' queues).
+    """
+    launcher = WorkerLauncher(tmp_path)
+    yield launcher
+    launcher.close()

@@ -6,20 +6,17 @@ folder are plain files loaded here by path: ``fault_proxy.py`` (the proxy) and
 them through the `faults` and `chaos` fixtures. ``reliability_worker.py`` is the
 worker the tests run as a process, ``atomic_moto.py`` the chaos test's moto server.
 
-Every worker a test starts is killed, by its PID, at teardown if still running.
+Worker processes are started by the integration conftest's `worker_launcher` (where
+`waiter` and `read_records` come from too): every worker a test starts is killed,
+by its PID, at teardown if still running.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import json
-import os
-import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -31,8 +28,6 @@ from simple_worker.adapters.sqs import SQSQueue
 
 HERE = Path(__file__).parent
 WORKER_SCRIPT = HERE / "reliability_worker.py"
-READY_LINE = "Worker started"
-_POLL = 0.05
 
 
 def _load(name):
@@ -112,36 +107,9 @@ def atomic_moto():
         process.stdout.close()
 
 
-def wait_until(condition, timeout, message):
-    """Poll ``condition`` until truthy and return it; fail after ``timeout`` seconds (a bound)."""
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            what = message() if callable(message) else message
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(_POLL)
-    return value
-
-
 @pytest.fixture(scope="session")
-def waiter():
-    """``waiter(condition, timeout, message)``: see `wait_until`."""
-    return wait_until
-
-
-def read_records(path, event=None):
-    """The complete JSON lines of a record file (of one event, if given); none if absent."""
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        return []
-    records = [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
-    return [r for r in records if event is None or r["event"] == event]
-
-
-@pytest.fixture(scope="session")
-def records():
-    """``records(path, event=None)``: see `read_records`."""
+def records(read_records):
+    """``records(path, event=None)``: the integration conftest's `read_records`."""
     return read_records
 
 
@@ -152,22 +120,12 @@ def prefix():
 
 
 @pytest.fixture
-def default_queue(sqs_client, prefix):
-    """``default_queue(**attributes)``: create ``prefix + "default"``; return its URL."""
-    created = []
+def default_queue(named_queue, prefix):
+    """``default_queue(**attributes)``: create ``prefix + "default"``; return its URL.
 
-    def create(**attributes):
-        url = sqs_client.create_queue(
-            QueueName=prefix + "default",
-            Attributes={key: str(value) for key, value in attributes.items()},
-        )["QueueUrl"]
-        created.append(url)
-        return url
-
-    yield create
-    for url in created:
-        with contextlib.suppress(sqs_client.exceptions.QueueDoesNotExist):
-            sqs_client.delete_queue(QueueUrl=url)
+    Deleted after the test (see `named_queue`).
+    """
+    return lambda **attributes: named_queue(prefix + "default", **attributes)
 
 
 def queue_counts(sqs_client, url):
@@ -205,99 +163,26 @@ def producer_for():
     return make_producer
 
 
-class WorkerProcess:
-    """A running ``reliability_worker.py``: its process, and its stderr (the log) as a file."""
-
-    def __init__(self, popen, stderr_path):
-        self.popen = popen
-        self.stderr_path = stderr_path
-        self.signals = []
-        """``(time.time(), signal number)`` of every signal the test sent it."""
-
-    @property
-    def pid(self):
-        return self.popen.pid
-
-    def running(self):
-        return self.popen.poll() is None
-
-    def log(self):
-        return self.stderr_path.read_text(errors="replace")
-
-    def ready(self):
-        return READY_LINE in self.log()
-
-    def send(self, signum):
-        self.signals.append((time.time(), signum))
-        self.popen.send_signal(signum)
-
-    def wait_ready(self, timeout=20.0):
-        wait_until(
-            lambda: self.ready() or not self.running(),
-            timeout,
-            lambda: f"worker {self.pid} to start:\n{self.log()}",
-        )
-        if not self.running():
-            pytest.fail(f"worker exited with {self.popen.returncode}:\n{self.log()}")
-
-    def stop(self, timeout=20.0):
-        """SIGTERM, then wait (bounded) for the exit; return the exit status."""
-        self.send(signal.SIGTERM)
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"worker {self.pid} still running {timeout} s after SIGTERM:\n{self.log()}")
-
-
 @pytest.fixture
-def start_worker(tmp_path, prefix):
+def start_worker(prefix, worker_launcher):
     """``start_worker(endpoint, record_file, threads=1, wait_seconds=1, ready=True, ...)``.
 
     Spawns ``reliability_worker.py`` for this test's prefix; with ``ready``, waits
     (at most 20 s) until it logs "Worker started". Returns a `WorkerProcess`.
     Workers still running at teardown are killed by PID; their logs are printed.
     """
-    started = []
+    # Enough to read a failure; a chaos run starts dozens.
+    worker_launcher.logs_shown, worker_launcher.log_tail = 12, 3000
 
-    def start(
-        endpoint,
-        record_file,
-        *,
-        threads=1,
-        wait_seconds=1,
-        read_timeout=None,
-        log_sqs_calls=False,
-        ready=True,
-    ):
-        command = [
-            sys.executable,
-            str(WORKER_SCRIPT),
-            *("--endpoint", endpoint, "--prefix", prefix, "--record", str(record_file)),
-            *("--threads", str(threads), "--wait-seconds", str(wait_seconds)),
-        ]
+    def start(endpoint, record_file, *, read_timeout=None, log_sqs_calls=False, **settings):
+        # settings: threads, wait_seconds and ready, as `WorkerLauncher.start` takes them
+        options = []
         if read_timeout is not None:
-            command += ["--read-timeout", str(read_timeout)]
+            options += ["--read-timeout", str(read_timeout)]
         if log_sqs_calls:
-            command += ["--log-sqs-calls"]
-        stderr_path = tmp_path / f"worker-{len(started)}.stderr"
-        with stderr_path.open("wb") as stderr:
-            popen = subprocess.Popen(  # noqa: S603 - our own script, run with our interpreter
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        worker = WorkerProcess(popen, stderr_path)
-        started.append(worker)
-        if ready:
-            worker.wait_ready()
-        return worker
+            options += ["--log-sqs-calls"]
+        return worker_launcher.start(
+            WORKER_SCRIPT, endpoint, prefix, record_file, *options, **settings
+        )
 
-    yield start
-    for worker in started:
-        if worker.running():
-            worker.popen.kill()
-            worker.popen.wait()
-    for worker in started[:12]:  # enough to read a failure; a chaos run starts dozens
-        sys.stdout.write(f"--- worker {worker.pid} log (tail) ---\n{worker.log()[-3000:]}\n")
+    return start

@@ -20,29 +20,19 @@ worker is ready when it logs "Worker started".
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
 import sys
 import time
+from pathlib import Path
 
 from botocore.config import Config
 
-from simple_worker import App, SimpleWorkerError
+from simple_worker import App
 from simple_worker.adapters.sqs import SQSQueue
 
-LOG_FORMAT = "%(asctime)s %(process)d %(threadName)s %(levelname)s %(name)s: %(message)s"
-
-
-def append_record(path: str, **fields: object) -> None:
-    """Append one JSON line to ``path`` with a single write, then fsync it."""
-    line = json.dumps({**fields, "pid": os.getpid()}) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+# worker_support.py is in tests/integration, which is not on sys.path (this folder is).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from worker_support import append_record, argument_parser, configure_logging, run_worker
 
 
 def build_app(args: argparse.Namespace) -> App:
@@ -65,12 +55,7 @@ def build_app(args: argparse.Namespace) -> App:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
-    parser = argparse.ArgumentParser(description="A simple-worker worker for reliability tests.")
-    parser.add_argument("--endpoint", required=True, help="the SQS endpoint URL")
-    parser.add_argument("--prefix", required=True, help="the queue prefix")
-    parser.add_argument("--record", required=True, help="the file tasks append records to")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--wait-seconds", type=int, default=20, help="long-poll time")
+    parser = argument_parser("A simple-worker worker for reliability tests.")
     parser.add_argument("--read-timeout", type=float, default=None, help="botocore read timeout")
     parser.add_argument(
         "--log-sqs-calls", action="store_true", help="log each SQS call (botocore's DEBUG line)"
@@ -81,18 +66,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the worker until it stops; return the exit status."""
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=LOG_FORMAT)
-    logging.getLogger("botocore").setLevel(logging.WARNING)
-    if args.log_sqs_calls:
-        # One "Making request for OperationModel(name=...)" line per call, not per attempt.
-        logging.getLogger("botocore.endpoint").setLevel(logging.DEBUG)
-    try:
-        app = build_app(args)
-        app.worker(threads=args.threads, wait_seconds=args.wait_seconds).start()
-    except SimpleWorkerError as error:
-        sys.stderr.write(f"{error}\n")
-        return 2
-    return 0
+    configure_logging(log_sqs_requests=args.log_sqs_calls)
+    return run_worker(
+        lambda: build_app(args).worker(threads=args.threads, wait_seconds=args.wait_seconds).start()
+    )
 
 
 if __name__ == "__main__":

@@ -25,26 +25,15 @@ such as `QueueNotFound` at start.
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import os
 import sys
 import time
+from pathlib import Path
 
-from simple_worker import App, SimpleWorkerError
+from simple_worker import App
 
-LOG_FORMAT = "%(asctime)s %(process)d %(threadName)s %(levelname)s %(name)s: %(message)s"
-
-
-def append_record(path: str, **fields: object) -> None:
-    """Append one JSON line to ``path`` with a single write, then fsync it."""
-    line = json.dumps({**fields, "pid": os.getpid()}) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+# worker_support.py is in tests/integration, which is not on sys.path (this folder is).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from worker_support import append_record, argument_parser, configure_logging, run_worker
 
 
 def build_app(args: argparse.Namespace) -> App:
@@ -75,12 +64,7 @@ def build_app(args: argparse.Namespace) -> App:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
-    parser = argparse.ArgumentParser(description="A simple-worker worker for the tests.")
-    parser.add_argument("--endpoint", required=True, help="the SQS endpoint URL")
-    parser.add_argument("--prefix", required=True, help="the queue prefix")
-    parser.add_argument("--record", required=True, help="the file tasks append records to")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--wait-seconds", type=int, default=20, help="long-poll time")
+    parser = argument_parser("A simple-worker worker for the tests.")
     parser.add_argument(
         "--queues", default=None, help="comma-separated queues (default: every registered one)"
     )
@@ -98,20 +82,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the worker until it stops; return the exit status."""
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=LOG_FORMAT)
-    logging.getLogger("botocore").setLevel(logging.WARNING)
-    if args.log_sqs_requests:
-        logging.getLogger("botocore.endpoint").setLevel(logging.DEBUG)
+    configure_logging(log_sqs_requests=args.log_sqs_requests)
     app = build_app(args)
     queues = args.queues.split(",") if args.queues else None
-    try:
-        app.worker(queues, threads=args.threads, wait_seconds=args.wait_seconds).start()
-    except SimpleWorkerError as error:
-        # What the future `simple-worker` CLI will do for users (and own): an error the
-        # library detected is a message saying what to do next, not a traceback.
-        sys.stderr.write(f"{error}\n")
-        return 2
-    return 0
+    return run_worker(
+        lambda: app.worker(queues, threads=args.threads, wait_seconds=args.wait_seconds).start()
+    )
 
 
 if __name__ == "__main__":

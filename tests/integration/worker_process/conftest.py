@@ -1,19 +1,13 @@
 """Fixtures for tests that run real worker processes (``app_main.py``) against moto.
 
 Workers are subprocesses talking to the session's moto server over HTTP; they
-get real signals. Every worker a test starts is killed, by its PID, at teardown
-if it is still running, and its stderr is shown when the test fails.
+get real signals. They are started by the integration conftest's `worker_launcher`:
+every worker a test starts is killed, by its PID, at teardown if it is still
+running, and its stderr is shown when the test fails.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -22,93 +16,16 @@ import pytest
 from simple_worker import App
 
 APP_MAIN = Path(__file__).with_name("app_main.py")
-READY_LINE = "Worker started"
-READY_TIMEOUT = 20.0
-WAIT_TIMEOUT = 20.0
-_POLL_INTERVAL = 0.05
-
-
-class WorkerProcess:
-    """A running ``app_main.py``: its process, and its stderr (the log) as a file."""
-
-    def __init__(self, popen: subprocess.Popen[bytes], stderr_path: Path) -> None:
-        self.popen = popen
-        self.stderr_path = stderr_path
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def running(self) -> bool:
-        return self.popen.poll() is None
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
-
-    def send(self, signum: int = signal.SIGTERM) -> None:
-        """Send a signal to this worker's PID."""
-        self.popen.send_signal(signum)
-
-    def wait(self, timeout: float) -> int:
-        """Wait up to ``timeout`` seconds for the exit; return the exit status."""
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"worker {self.pid} still running after {timeout} s:\n{self.stderr()}")
-
-    def wait_ready(self) -> None:
-        """Wait (at most 20 s) until the worker logs that it started; fail if it exits first."""
-        _wait_until(
-            lambda: READY_LINE in self.stderr() or not self.running(),
-            READY_TIMEOUT,
-            lambda: f"worker {self.pid} to start:\n{self.stderr()}",
-        )
-        if not self.running():
-            pytest.fail(f"worker exited with {self.popen.returncode}:\n{self.stderr()}")
-
-    def wait_for_log(self, text: str, timeout: float = WAIT_TIMEOUT) -> None:
-        """Wait (bounded) until the worker's log contains ``text``."""
-        _wait_until(
-            lambda: text in self.stderr(),
-            timeout,
-            lambda: f"{text!r} in the log of worker {self.pid}:\n{self.stderr()}",
-        )
-
-    def stop(self, timeout: float = WAIT_TIMEOUT) -> int:
-        """SIGTERM, then wait for the exit; return the exit status."""
-        self.send(signal.SIGTERM)
-        return self.wait(timeout)
-
-
-def _wait_until(condition, timeout=WAIT_TIMEOUT, message="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            text = message() if callable(message) else message
-            pytest.fail(f"timed out after {timeout} s waiting for {text}")
-        time.sleep(_POLL_INTERVAL)
 
 
 @pytest.fixture
-def wait_until():
+def wait_until(waiter):
     """``wait_until(condition, timeout=20, message=...)``: poll until it is truthy; return it.
 
     Fails the test after ``timeout`` seconds (a bound, not a measurement); ``message``
     (a string, or a callable for details gathered at that moment) says what was awaited.
     """
-    return _wait_until
-
-
-def read_records(path):
-    """Every complete JSON line of a record file; none if it does not exist yet."""
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        return []
-    return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
+    return waiter
 
 
 @pytest.fixture
@@ -118,11 +35,11 @@ def record_file(tmp_path):
 
 
 @pytest.fixture
-def records(record_file):
+def records(record_file, read_records):
     """``records(event=None, file=record_file)``: the records so far, or those of one event."""
 
     def read(event=None, file=record_file):
-        return [r for r in read_records(file) if event is None or r["event"] == event]
+        return read_records(file, event)
 
     return read
 
@@ -172,25 +89,16 @@ class QueueHandle:
 
 
 @pytest.fixture
-def create_queue(sqs_client, prefix):
+def create_queue(sqs_client, prefix, named_queue):
     """``create_queue(name="default", **attributes)``: create ``prefix + name``; a `QueueHandle`.
 
-    The queues are deleted after the test (after its workers are killed).
+    The queues are deleted after the test (after its workers are killed; see `named_queue`).
     """
-    created = []
 
     def create(name="default", **attributes):
-        url = sqs_client.create_queue(
-            QueueName=prefix + name,
-            Attributes={key: str(value) for key, value in attributes.items()},
-        )["QueueUrl"]
-        created.append(url)
-        return QueueHandle(sqs_client, url)
+        return QueueHandle(sqs_client, named_queue(prefix + name, **attributes))
 
-    yield create
-    for url in created:
-        with contextlib.suppress(sqs_client.exceptions.QueueDoesNotExist):
-            sqs_client.delete_queue(QueueUrl=url)
+    return create
 
 
 @pytest.fixture
@@ -211,54 +119,26 @@ def producer(moto_server, prefix):
 
 
 @pytest.fixture
-def start_worker(moto_server, prefix, record_file, tmp_path, create_queue):
+def start_worker(moto_server, prefix, record_file, create_queue, worker_launcher):
     """``start_worker(threads=1, wait_seconds=1, queues=None, ..., ready=True)``: a worker.
 
     Spawns ``app_main.py`` for this test's prefix and record file; with ``ready``,
     waits (at most 20 s) until it logs "Worker started". Returns a `WorkerProcess`.
-    Requests `create_queue` so that workers are killed before their queues go.
+    Requests `create_queue` before `worker_launcher`, so that workers are killed
+    before their queues go.
     """
-    started = []
 
-    def start(
-        *,
-        threads=1,
-        wait_seconds=1,
-        queues=None,
-        handler_sleep=None,
-        log_sqs_requests=False,
-        ready=True,
-    ):
-        command = [
-            sys.executable,
-            str(APP_MAIN),
-            *("--endpoint", moto_server, "--prefix", prefix, "--record", str(record_file)),
-            *("--threads", str(threads), "--wait-seconds", str(wait_seconds)),
-        ]
+    def start(*, queues=None, handler_sleep=None, log_sqs_requests=False, **settings):
+        # settings: threads, wait_seconds and ready, as `WorkerLauncher.start` takes them
+        options = []
         if queues is not None:
-            command += ["--queues", ",".join(queues)]
+            options += ["--queues", ",".join(queues)]
         if handler_sleep is not None:
-            command += ["--handler-sleep", str(handler_sleep)]
+            options += ["--handler-sleep", str(handler_sleep)]
         if log_sqs_requests:
-            command += ["--log-sqs-requests"]
-        stderr_path = tmp_path / f"worker-{len(started)}.stderr"
-        with stderr_path.open("wb") as stderr:
-            popen = subprocess.Popen(  # noqa: S603 - our own script, run with our interpreter
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        worker = WorkerProcess(popen, stderr_path)
-        started.append(worker)
-        if ready:
-            worker.wait_ready()
-        return worker
+            options += ["--log-sqs-requests"]
+        return worker_launcher.start(
+            APP_MAIN, moto_server, prefix, record_file, *options, **settings
+        )
 
-    yield start
-    for worker in started:
-        if worker.running():
-            worker.popen.kill()
-            worker.popen.wait()
-        sys.stdout.write(f"--- worker {worker.pid} stderr ---\n{worker.stderr()}\n")
+    return start

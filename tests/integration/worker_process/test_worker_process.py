@@ -102,7 +102,7 @@ def test_a_signal_stops_an_idle_worker_without_sitting_out_its_20_second_long_po
     worker.send(signum)
 
     assert worker.wait(5) == 0
-    assert "Worker stopped" in worker.stderr()
+    assert "Worker stopped" in worker.log()
 
 
 def test_a_second_sigterm_exits_at_once_with_143_and_the_running_task_is_not_lost(
@@ -153,7 +153,7 @@ def test_messages_that_cannot_run_are_never_executed_nor_deleted_and_the_worker_
     message_ids = {kind: queue.send(body) for kind, body in POISON_BODIES.items()}
 
     def not_rejected_yet():
-        log = worker.stderr()
+        log = worker.log()
         return [kind for kind, id_ in message_ids.items() if f"Rejected message {id_}" not in log]
 
     wait_until(
@@ -224,7 +224,7 @@ def test_a_worker_whose_queues_are_missing_exits_with_2_naming_each_of_them(pref
     worker = start_worker(ready=False)  # on "default" and "other", neither created
 
     assert worker.wait(20) == 2
-    stderr = worker.stderr()
+    stderr = worker.log()
     assert f"{prefix}default" in stderr
     assert f"{prefix}other" in stderr
     assert "aws sqs create-queue" in stderr

@@ -1,17 +1,12 @@
 import pytest
 
 from simple_worker import App, MessageDecodeError, TooManyTasks
-from simple_worker.ports.queue import OutgoingMessage
 from simple_worker.testing.clock import FakeClock
 
 
 @pytest.fixture
 def app():
     return App(testing_mode=True)
-
-
-def send_raw(app, body, queue="default"):
-    app.queue.send_batch(queue, [OutgoingMessage(id="raw", body=body)])
 
 
 def test_run_all_runs_tasks_that_tasks_enqueue(app):
@@ -100,7 +95,7 @@ def test_run_all_stops_an_endless_chain_with_a_clear_error(app):
         app.testing_worker().run_all(max_tasks=50)
 
 
-def test_run_all_refuses_a_message_that_is_not_an_envelope(app):
+def test_run_all_refuses_a_message_that_is_not_an_envelope(app, send_raw):
     app.register_task_handler("t")(lambda: None)
     send_raw(app, "not json")
 
@@ -108,7 +103,7 @@ def test_run_all_refuses_a_message_that_is_not_an_envelope(app):
         app.testing_worker().run_all()
 
 
-def test_run_all_reports_messages_that_cannot_run_without_running_them(app):
+def test_run_all_reports_messages_that_cannot_run_without_running_them(app, send_raw):
     ran = []
     app.register_task_handler("t")(lambda a: ran.append(a))
     send_raw(app, '{"task_name": "other", "task_payload": {}}')
@@ -122,7 +117,7 @@ def test_run_all_reports_messages_that_cannot_run_without_running_them(app):
     assert app.queue.stats("default").in_flight == 2
 
 
-def test_run_all_runs_messages_in_the_0_2_format(app):
+def test_run_all_runs_messages_in_the_0_2_format(app, send_raw):
     seen = []
     app.register_task_handler("legacy")(lambda a, b: seen.append((a, b)))
     send_raw(app, '{"task_name": "legacy", "task_payload": {"a": 1, "b": 2}}')

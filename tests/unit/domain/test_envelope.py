@@ -1,5 +1,7 @@
 import json
+import runpy
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -16,18 +18,9 @@ from simple_worker.domain.task import Task, check_task_name
 
 UTC = timezone.utc
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5)
-    ),
-    max_leaves=20,
-)
-payloads = st.dictionaries(st.text(), json_values, max_size=5)
+# Run by path: importlib mode puts no test folder on sys.path.
+_json = runpy.run_path(str(Path(__file__).with_name("json_strategies.py")))
+json_values, payloads = _json["json_values"], _json["payloads"]
 task_names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}", fullmatch=True)
 task_ids = st.text(
     st.characters(codec="utf-8").filter(str.isprintable), min_size=1, max_size=MAX_TASK_ID_LENGTH

@@ -6,7 +6,6 @@ import pytest
 
 from simple_worker import App, Middleware, Outcome
 from simple_worker.adapters.memory_queue import InMemoryQueue
-from simple_worker.ports.queue import OutgoingMessage
 
 
 class Recorder(Middleware):
@@ -63,10 +62,6 @@ def app():
     return App(testing_mode=True)
 
 
-def send_raw(app, body, queue="default"):
-    app.queue.send_batch(queue, [OutgoingMessage(id="raw", body=body)])
-
-
 def test_several_middleware_wrap_each_task_like_nested_with_blocks(app):
     events = []
     app.register_task_handler("t")(lambda: events.append(("handler",)))
@@ -107,7 +102,7 @@ def test_after_task_sees_a_failure_with_its_error_and_duration(app):
     assert result.task.delivery.receive_count == 1
 
 
-def test_a_message_that_cannot_run_goes_to_on_rejected_only(app):
+def test_a_message_that_cannot_run_goes_to_on_rejected_only(app, send_raw):
     events = []
     app.register_task_handler("t")(lambda: None)
     send_raw(app, "not json")
@@ -154,7 +149,7 @@ def test_a_raising_before_task_is_raised_by_run_all_like_a_handler_error(app):
         app.testing_worker(middleware=[Raising("before_task")]).run_all()
 
 
-def test_errors_in_the_other_hooks_are_logged_and_change_nothing(app, caplog):
+def test_errors_in_the_other_hooks_are_logged_and_change_nothing(app, caplog, send_raw):
     events = []
     app.register_task_handler("t")(lambda: events.append(("handler",)))
     app.add_task("t")
@@ -203,7 +198,7 @@ def real_app():
 
 
 def test_the_real_worker_calls_the_middleware_in_order_for_tasks_rejections_start_and_stop(
-    real_app, wait_until, worker_running
+    real_app, wait_until, worker_running, send_raw
 ):
     events = []
     real_app.register_task_handler("t")(lambda: events.append(("handler",)))
