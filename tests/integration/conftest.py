@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -72,6 +73,8 @@ def moto_server():
     """A moto server in a thread of this process, on 127.0.0.1; yields its endpoint URL."""
     # Werkzeug logs one line per request; keep failures readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # Tests count runs exactly: moto's own receive race must not deliver twice.
+    runpy.run_path(str(_HERE / "atomic_sqs.py"))["make_sqs_atomic"]()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

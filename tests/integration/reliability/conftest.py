@@ -93,9 +93,12 @@ def atomic_moto():
     watchdog = threading.Timer(30, process.kill)  # a bound on the start
     watchdog.start()
     try:
-        line = process.stdout.readline()  # "port N", once serving; "" if it died
+        lines = []
+        while not lines or not (lines[-1].startswith("port ") or lines[-1] == ""):
+            lines.append(process.stdout.readline())  # "port N" once serving; "" if it died
         watchdog.cancel()
-        assert line.startswith("port "), f"atomic_moto.py did not start: {line!r}"
+        line = lines[-1]
+        assert line.startswith("port "), f"atomic_moto.py did not start; it printed {lines!r}"
         yield f"http://127.0.0.1:{int(line.split()[1])}"
     finally:
         process.terminate()
