@@ -32,6 +32,10 @@ receipt done at ``t``; the checks below use whichever bound makes a finding cert
    - ``send reply lost``: ``e2`` came from another message with the same task: a
      SendMessageBatch was done twice because its reply was lost and botocore retried;
      ``resent after SendFailed``: the producer sent the task again;
+   - ``released by a retried call``: as below, but a release (visibility 0) of an
+     earlier receipt of the message, retried by botocore after its reply was lost,
+     reached the queue after it had handed the message out again (moto honours the
+     earlier receipt);
    - ``queue delivered twice``: the queue handed out the message again before the
      earliest possible deadline of ``e1``'s delivery, without a release (SQS's
      at-least-once; moto's own race, which ``atomic_moto.py`` removes);
@@ -63,7 +67,13 @@ EPSILON = 0.01
 REPLY_LOST = frozenset({"drop_after", "delay"})
 KILL_CAUSES = frozenset({"killed while running", "killed before delete"})
 LOST_REPLY_CAUSES = frozenset(
-    {"send reply lost", "resent after SendFailed", "delete failed", "visibility change failed"}
+    {
+        "send reply lost",
+        "resent after SendFailed",
+        "delete failed",
+        "visibility change failed",
+        "released by a retried call",
+    }
 )
 ALLOWED_CAUSES = KILL_CAUSES | LOST_REPLY_CAUSES
 _PID = re.compile(r"sw-pid/(\d+)")
@@ -322,6 +332,8 @@ class _Checker:
         if d1.message_id != d2.message_id:
             return self._second_copy(e1.n)
         if d2.end < self.deadline(d1, latest=False) - EPSILON and not self._released(d1, d2):
+            if self._released_by_a_retry(d1, d2):
+                return "released by a retried call"
             return "queue delivered twice"
         killed = self.killed_at(e1.pid)
         if e1.end is None:
@@ -344,6 +356,25 @@ class _Checker:
         if any(fault in REPLY_LOST for fault in faults):
             return "send reply lost"
         return "resent after SendFailed" if len(faults) > 1 else "unexplained"
+
+    def _released_by_a_retry(self, d1, d2):
+        """Whether a retried release of an earlier receipt of the message made it visible.
+
+        A release whose reply was lost is retried by botocore; if the queue has handed
+        the message out again meanwhile, the retry (with the earlier receipt, which
+        moto still honours) makes it visible under its new holder.
+        """
+        for delivery in self._trace.deliveries:
+            if delivery.message_id != d1.message_id or delivery.receipt == d1.receipt:
+                continue
+            calls = self._trace.changes.get(delivery.receipt, [])
+            lost = [c for c in calls if c.timeout == 0 and c.fault in REPLY_LOST]
+            if lost and any(
+                c.ok and c.timeout == 0 and d1.start <= c.start <= d2.end and c not in lost
+                for c in calls
+            ):
+                return True
+        return False
 
     def _released(self, d1, d2):
         return any(
