@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from simple_worker.adapters.sqs_shapes import queue_name_of, queue_stats, redrive_target
+from simple_worker.adapters.sqs_shapes import (
+    attribute_flag,
+    queue_name_of,
+    queue_stats,
+    redrive_target,
+)
 from simple_worker.domain.errors import QueueServiceError
 from simple_worker.ports.queue import QueueStats
 
@@ -139,16 +144,14 @@ def queue_details(name: str, url: str, attributes: Mapping[str, str]) -> QueueDe
             name=name,
             url=url,
             arn=attributes["QueueArn"],
-            fifo=attributes.get("FifoQueue", "false").lower() == "true",
+            fifo=attribute_flag(attributes, "FifoQueue"),
             visibility_timeout=int(attributes["VisibilityTimeout"]),
             max_message_size=int(attributes["MaximumMessageSize"]),
             retention_period=int(attributes["MessageRetentionPeriod"]),
             delay_seconds=int(attributes.get("DelaySeconds", 0)),
             redrive=redrive,
             stats=queue_stats(attributes),
-            content_based_deduplication=(
-                attributes.get("ContentBasedDeduplication", "false").lower() == "true"
-            ),
+            content_based_deduplication=attribute_flag(attributes, "ContentBasedDeduplication"),
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise QueueServiceError(

@@ -216,10 +216,8 @@ def queue_info(queue: str, url: str, attributes: Mapping[Any, str]) -> QueueInfo
             dead_letter_queue=queue_name_of(redrive[0]) if redrive else None,
             max_receive_count=redrive[1] if redrive else None,
             # Standard queues lack both attributes.
-            fifo=attributes.get("FifoQueue", "false").lower() == "true",
-            content_based_deduplication=(
-                attributes.get("ContentBasedDeduplication", "false").lower() == "true"
-            ),
+            fifo=attribute_flag(attributes, "FifoQueue"),
+            content_based_deduplication=attribute_flag(attributes, "ContentBasedDeduplication"),
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise QueueServiceError(
@@ -228,6 +226,11 @@ def queue_info(queue: str, url: str, attributes: Mapping[Any, str]) -> QueueInfo
             operation="GetQueueAttributes",
             queue=queue,
         ) from exc
+
+
+def attribute_flag(attributes: Mapping[Any, str], name: str) -> bool:
+    """Return a boolean queue attribute (``"true"``/``"false"``); absent means false."""
+    return attributes.get(name, "false").lower() == "true"
 
 
 def redrive_target(attributes: Mapping[Any, str]) -> tuple[str, int] | None:

@@ -27,6 +27,7 @@ from simple_worker.ports.payload_store import PayloadStorePort
 from simple_worker.ports.queue import ReceivedMessage
 from simple_worker.services.current import running
 from simple_worker.services.deferral import is_early
+from simple_worker.services.log_fields import message_fields
 from simple_worker.services.middleware import MiddlewareChain
 from simple_worker.services.offload import log_unavailable_payload, resolve_body
 
@@ -103,7 +104,7 @@ class Dispatcher:
                 task.name,
                 type(error).__name__,
                 extra={
-                    **_fields(message, task),
+                    **message_fields(message, task),
                     "outcome": "failed",
                     "error_type": type(error).__name__,
                 },
@@ -130,23 +131,12 @@ class Dispatcher:
                 "Task executor failed around task %s",
                 task.name,
                 extra={
-                    **_fields(message, task),
+                    **message_fields(message, task),
                     "outcome": "failed",
                     "error_type": type(exc).__name__,
                 },
             )
             return exc
-
-
-def _fields(message: ReceivedMessage, task: Task | None) -> dict[str, object]:
-    fields: dict[str, object] = {
-        "message_id": message.message_id,
-        "queue": message.queue,
-        "receive_count": message.receive_count,
-    }
-    if task is not None:
-        fields.update(task_name=task.name, task_id=task.id)
-    return fields
 
 
 def _log_rejection(message: ReceivedMessage, task: Task | None, reason: Exception) -> None:
@@ -157,7 +147,7 @@ def _log_rejection(message: ReceivedMessage, task: Task | None, reason: Exceptio
         message.receive_count,
         reason,
         extra={
-            **_fields(message, task),
+            **message_fields(message, task),
             "outcome": "rejected",
             "error_type": type(reason).__name__,
             "reason": type(reason).__name__,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from simple_worker.domain.task import Task
 from simple_worker.ports.queue import ReceivedMessage
+from simple_worker.services.log_fields import message_fields
 
 if TYPE_CHECKING:
     from simple_worker.services.dispatcher import Dispatched
@@ -146,10 +147,8 @@ def _log_error(
 ) -> None:
     fields: dict[str, object] = {"middleware": type(middleware).__qualname__, "hook": hook}
     if message is not None:
-        fields.update(
-            message_id=message.message_id, queue=message.queue, receive_count=message.receive_count
-        )
-    if task is not None:
+        fields.update(message_fields(message, task))
+    elif task is not None:
         fields.update(task_name=task.name, task_id=task.id)
     fields["error_type"] = type(error).__name__
     logger.error(

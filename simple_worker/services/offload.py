@@ -34,6 +34,7 @@ from simple_worker.domain.payload_pointer import (
 from simple_worker.domain.registry import Registration
 from simple_worker.ports.payload_store import PayloadStorePort
 from simple_worker.ports.queue import OutgoingMessage, QueuePort, ReceivedMessage, SendResult
+from simple_worker.services.log_fields import message_fields
 
 logger = logging.getLogger(__name__)
 
@@ -162,9 +163,7 @@ def log_unavailable_payload(message: ReceivedMessage, error: PayloadStoreError) 
         message.queue,
         error,
         extra={
-            "message_id": message.message_id,
-            "queue": message.queue,
-            "receive_count": message.receive_count,
+            **message_fields(message),
             "outcome": "failed",
             "error_type": type(error).__name__,
             "bucket": error.bucket,

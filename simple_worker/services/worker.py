@@ -42,6 +42,7 @@ from simple_worker.services.deferral import seconds_left, send_on
 from simple_worker.services.deleter import DeleteBatcher
 from simple_worker.services.dispatcher import Dispatcher, Outcome
 from simple_worker.services.held import HeldMessages
+from simple_worker.services.log_fields import message_fields
 from simple_worker.services.offload import payload_cleanup
 from simple_worker.services.poller import RECEIVE_COUNTS, QueuePoller
 from simple_worker.services.retry import RetryPolicy
@@ -316,12 +317,7 @@ class Worker:
             "not run; SQS delivers it again",
             message.message_id,
             message.queue,
-            extra={
-                "message_id": message.message_id,
-                "queue": message.queue,
-                "receive_count": message.receive_count,
-                "outcome": "expired",
-            },
+            extra={**message_fields(message), "outcome": "expired"},
         )
 
     def _after_failure(self, message: ReceivedMessage, task: Task | None) -> None:
@@ -331,14 +327,7 @@ class Worker:
         if self.options.retry_policy is not None:
             retry_in = self.options.retry_policy.delay(message.receive_count)
             self._set_visibility(message, retry_in)
-        fields: dict[str, object] = {
-            "message_id": message.message_id,
-            "queue": message.queue,
-            "receive_count": message.receive_count,
-            "retry_in": retry_in,
-        }
-        if task is not None:
-            fields.update(task_name=task.name, task_id=task.id)
+        fields = {**message_fields(message, task), "retry_in": retry_in}
         name = task.name if task is not None else f"of message {message.message_id}"
         last = info.max_receive_count
         if last is not None and message.receive_count >= last:
