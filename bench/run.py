@@ -30,7 +30,7 @@ from typing import Any
 import boto3
 
 from simple_worker import App
-from simple_worker.adapters.sqs import SQSQueue
+from simple_worker.adapters import SQSQueue
 
 sys.path.insert(0, str(Path(__file__).parent))
 from emulator import DelayingProxy, emulator

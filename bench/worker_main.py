@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 
 from simple_worker import App
-from simple_worker.adapters.sqs import SQSQueue
+from simple_worker.adapters import SQSQueue
 
 
 def main() -> None:

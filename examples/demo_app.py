@@ -12,7 +12,7 @@ import time
 import boto3
 
 from simple_worker import App
-from simple_worker.adapters.sqs import SQSQueue
+from simple_worker.adapters import SQSQueue
 
 QUEUE_PREFIX = "demo-"
 

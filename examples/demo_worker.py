@@ -9,7 +9,7 @@ import sys
 from demo_app import build_app
 
 logging.basicConfig(level=logging.INFO, format="    worker | %(levelname)s %(message)s")
-logging.getLogger("simple_worker.adapters.task_executor").setLevel(logging.WARNING)  # per task
+logging.getLogger("simple_worker.consumer._executor").setLevel(logging.WARNING)  # per task
 logging.getLogger("botocore").setLevel(logging.WARNING)
 
 app, calls = build_app()

@@ -6,11 +6,14 @@ workers receive it from SQS and call the handler registered under that name.
 
 from importlib import metadata as _metadata
 
-from simple_worker.adapters.json_log import JsonLogFormatter
-from simple_worker.adapters.task_executor import TaskExecutor
-from simple_worker.adapters.testing_worker import RunReport, TestingWorker
+from simple_worker.adapters.observability._json_log import JsonLogFormatter
 from simple_worker.app import App
-from simple_worker.domain.errors import (
+from simple_worker.consumer._current import current_task
+from simple_worker.consumer._executor import TaskExecutor
+from simple_worker.consumer._retry import ExponentialBackoff, RetryIntervals, RetryPolicy
+from simple_worker.consumer._testing_worker import RunReport, TestingWorker
+from simple_worker.consumer._worker import Worker
+from simple_worker.domain._errors import (
     ConfigurationError,
     DuplicateTaskName,
     InvalidPayload,
@@ -32,14 +35,10 @@ from simple_worker.domain.errors import (
     UnknownTask,
     UnsupportedHandler,
 )
-from simple_worker.domain.options import TaskOptions
-from simple_worker.domain.task import Delivery, Task
-from simple_worker.services.current import current_task
-from simple_worker.services.dispatcher import Dispatched, Outcome
-from simple_worker.services.middleware import Middleware
-from simple_worker.services.producer import TaskSender
-from simple_worker.services.retry import ExponentialBackoff, RetryIntervals, RetryPolicy
-from simple_worker.services.worker import Worker
+from simple_worker.domain._options import TaskOptions
+from simple_worker.domain._task import Delivery, Task
+from simple_worker.ports.middleware import Dispatched, Middleware, Outcome
+from simple_worker.producer._producer import TaskSender
 
 try:
     __version__ = _metadata.version("simple-worker")

@@ -10,30 +10,33 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from simple_worker.adapters.health_http import serve_health
-from simple_worker.adapters.heartbeat_file import HeartbeatFile
-from simple_worker.adapters.http_server import DEFAULT_HOST
-from simple_worker.adapters.large_payloads import choose_payload_store
-from simple_worker.adapters.liveness_fanout import one_liveness
-from simple_worker.adapters.memory_queue import InMemoryQueue
-from simple_worker.adapters.signals import stop_on_signals
-from simple_worker.adapters.system_clock import SystemClock
-from simple_worker.adapters.task_executor import TaskExecutor
-from simple_worker.adapters.testing_worker import TestingWorker
-from simple_worker.domain.errors import ConfigurationError, InvalidTaskOptions
-from simple_worker.domain.options import TaskOptions
-from simple_worker.domain.registry import TaskRegistry
+from simple_worker._large_payloads import PayloadOffload
+from simple_worker._middleware import MiddlewareChain
+from simple_worker._wiring import choose_payload_store
+from simple_worker.adapters.memory._queue import InMemoryQueue
+from simple_worker.adapters.observability._health import serve_health
+from simple_worker.adapters.observability._heartbeat_file import HeartbeatFile
+from simple_worker.adapters.observability._http_server import DEFAULT_HOST
+from simple_worker.adapters.observability._liveness import one_liveness
+from simple_worker.adapters.system._clock import SystemClock
+from simple_worker.adapters.system._signals import stop_on_signals
+from simple_worker.consumer._dispatcher import Dispatcher
+from simple_worker.consumer._executor import TaskExecutor
+from simple_worker.consumer._retry import RetryPolicy
+from simple_worker.consumer._testing_worker import TestingWorker
+from simple_worker.consumer._worker import Worker, WorkerOptions
+from simple_worker.domain._errors import ConfigurationError, InvalidTaskOptions
+from simple_worker.domain._options import TaskOptions
+from simple_worker.domain._registry import TaskRegistry
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.executor import ExecutorFactory
 from simple_worker.ports.liveness import LivenessPort
+from simple_worker.ports.middleware import Middleware
 from simple_worker.ports.payload_store import PayloadStorePort
 from simple_worker.ports.queue import MAX_MESSAGE_SIZE, MAX_WAIT_SECONDS, QueuePort
-from simple_worker.services.dispatcher import Dispatcher
-from simple_worker.services.middleware import MiddlewareChain
-from simple_worker.services.offload import PayloadOffload
-from simple_worker.services.producer import Producer, TaskSender
-from simple_worker.services.retry import RetryPolicy
-from simple_worker.services.worker import Worker, WorkerOptions
+from simple_worker.producer._producer import Producer, TaskSender
+
+__all__ = ["App"]
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -82,7 +85,7 @@ class App:
         queue: QueuePort | None = None,
         clock: ClockPort | None = None,
         max_message_size: int = MAX_MESSAGE_SIZE,
-        middleware: Iterable[object] = (),
+        middleware: Iterable[Middleware] = (),
         large_payload_bucket: str | None = None,
         s3_endpoint_url: str | None = None,
         large_payload_store: PayloadStorePort | None = None,
@@ -250,7 +253,7 @@ class App:
         wait_seconds: int = MAX_WAIT_SECONDS,
         buffer_size: int | None = None,
         retry_policy: RetryPolicy | None = None,
-        middleware: Iterable[object] = (),
+        middleware: Iterable[Middleware] = (),
         heartbeat_file: str | os.PathLike[str] | None = None,
         health_port: int | None = None,
         health_host: str = DEFAULT_HOST,
@@ -314,7 +317,8 @@ class App:
         queue_names: Sequence[str] | None = None,
         task_executor_cls: ExecutorFactory | None = None,
         *,
-        middleware: Iterable[object] = (),
+        middleware: Iterable[Middleware] = (),
+        retry_policy: RetryPolicy | None = None,
     ) -> TestingWorker:
         """Make a worker that runs queued tasks synchronously, for tests.
 
@@ -324,16 +328,19 @@ class App:
             task_executor_cls: a `TaskExecutor` subclass to run tasks with.
             middleware: objects observing every message and the worker, as for
                 `worker`.
+            retry_policy: as for `worker`: when a failed task comes back (with a
+                `FakeClock`, a test advances time to see it run again).
         """
         return TestingWorker(
             queue=self.queue,
             queue_names=self._full_queue_names(queue_names),
             dispatcher=self._dispatcher(task_executor_cls, middleware),
             clock=self.clock,
+            retry_policy=retry_policy,
         )
 
     def _dispatcher(
-        self, executor_factory: ExecutorFactory | None, middleware: Iterable[object]
+        self, executor_factory: ExecutorFactory | None, middleware: Iterable[Middleware]
     ) -> Dispatcher:
         return Dispatcher(
             self.registry,
@@ -354,6 +361,6 @@ class App:
         if testing_mode:
             return InMemoryQueue(self.clock, auto_create=True)
         # Imported here so that testing mode does not pay for importing boto3.
-        from simple_worker.adapters.sqs import SQSQueue  # noqa: PLC0415
+        from simple_worker.adapters.sqs._queue import SQSQueue  # noqa: PLC0415
 
         return SQSQueue(endpoint_url=endpoint_url, region=region)

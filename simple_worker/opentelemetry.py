@@ -4,6 +4,6 @@ Needs the extra: ``pip install 'simple-worker[opentelemetry]'``; importing this
 module without it raises an ImportError that says so.
 """
 
-from simple_worker.adapters.opentelemetry_tracing import OpenTelemetryMiddleware
+from simple_worker.adapters.observability._opentelemetry import OpenTelemetryMiddleware
 
 __all__ = ["OpenTelemetryMiddleware"]

@@ -14,7 +14,7 @@ line, with one endpoint for all of ``--processes``. The metrics are listed in th
 README's Observability section. Importing this module needs prometheus_client.
 """
 
-from simple_worker.adapters.prometheus_metrics import (
+from simple_worker.adapters.observability._prometheus import (
     DEFAULT_BUCKETS,
     METRICS_PATH,
     PrometheusMetrics,

@@ -6,7 +6,7 @@ library's users then need no extra dependency.
 Commands: ``worker`` (consume; ``--processes`` for a supervisor), ``queues create``,
 ``check``, ``stats``, ``redrive``, ``enqueue`` and ``purge``; each has ``--help``.
 The command layer parses, prints and maps errors to exit statuses; queue
-operations go through `simple_worker.adapters.sqs_admin`.
+operations go through `simple_worker.adapters.sqs._admin`.
 
 Exit statuses: 0 success; 1 an unexpected error, a failed SQS call, or a problem
 found (``check``); 2 a usage or configuration error (bad app path, missing queues,
@@ -20,8 +20,13 @@ import argparse
 from collections.abc import Sequence
 
 from simple_worker import __version__
-from simple_worker.cli import check, messages, queues, redrive, stats, worker
-from simple_worker.cli.common import (
+from simple_worker.cli import _check as check
+from simple_worker.cli import _messages as messages
+from simple_worker.cli import _queues as queues
+from simple_worker.cli import _redrive as redrive
+from simple_worker.cli import _stats as stats
+from simple_worker.cli import _worker as worker
+from simple_worker.cli._common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -29,8 +34,10 @@ from simple_worker.cli.common import (
     err,
     one_line,
 )
-from simple_worker.cli.logs import configure_logging
-from simple_worker.domain.errors import QueueServiceError, SimpleWorkerError
+from simple_worker.cli._logs import configure_logging
+from simple_worker.domain._errors import QueueServiceError, SimpleWorkerError
+
+__all__ = ["build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""The domain: tasks, payloads, the wire format and the errors. Pure: no I/O, no clock.
+"""The domain: tasks, payloads, the wire format, registration and the errors. Pure.
 
-Nothing here imports boto3, botocore, threading, time, socket or the adapters.
+No I/O and no clock: nothing here imports boto3, botocore, threading, time, socket
+or an outer layer. Private: the public names are re-exported by `simple_worker`.
 """

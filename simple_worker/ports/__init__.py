@@ -1,5 +1,6 @@
-"""Ports: the small interfaces the services use and the adapters implement.
+"""Ports: the small interfaces the consumer and producer use and the adapters implement.
 
 Protocols with domain types only and no behaviour, so an adapter need not inherit
-from anything of ours.
+from anything of ours. Public: a third-party adapter implements them (and proves
+itself with the contract suites in `simple_worker.testing`).
 """

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+__all__ = ["ClockPort"]
+
 
 class ClockPort(Protocol):
     """A source of time, so tests can move it instead of sleeping."""

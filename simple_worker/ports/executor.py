@@ -7,7 +7,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from simple_worker.domain.task import Task
+from simple_worker.domain._task import Task
+
+__all__ = ["ExecutorFactory", "ExecutorPort", "TaskOutcome"]
 
 
 @attrs.frozen

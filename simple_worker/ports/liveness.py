@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+__all__ = ["LivenessPort"]
+
 
 class LivenessPort(Protocol):
     """Receives a beat while the worker consumes normally, and none otherwise."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from simple_worker.domain.payload_pointer import PayloadPointer
+from simple_worker.domain._payload_pointer import PayloadPointer
+
+__all__ = ["PayloadStorePort"]
 
 
 class PayloadStorePort(Protocol):

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import attrs
 
-from simple_worker.domain.options import MAX_DELAY_SECONDS
+from simple_worker.domain._options import MAX_DELAY_SECONDS
 
 __all__ = [
     "MAX_BATCH_SIZE",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
+__all__ = ["FakeClock"]
+
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import pytest
 
-from simple_worker.domain.errors import PayloadNotFound
-from simple_worker.domain.payload_pointer import PayloadPointer
+from simple_worker.domain._errors import PayloadNotFound
+from simple_worker.domain._payload_pointer import PayloadPointer
 from simple_worker.ports.payload_store import PayloadStorePort
 
 __all__ = ["PayloadStorePortContract"]

@@ -53,7 +53,7 @@ from typing import Protocol
 
 import pytest
 
-from simple_worker.domain.errors import QueueNotFound
+from simple_worker.domain._errors import QueueNotFound
 from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
     OutgoingMessage,

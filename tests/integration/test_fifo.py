@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 
 from simple_worker import App
-from simple_worker.adapters.sqs import SQSQueue
+from simple_worker.adapters.sqs._queue import SQSQueue
 from simple_worker.ports.queue import OutgoingMessage, QueueStats
 
 GROUPS = ["a", "b", "c", "d"]

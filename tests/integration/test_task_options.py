@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from simple_worker import App
-from simple_worker.domain.envelope import encode_envelope
-from simple_worker.domain.task import Task
+from simple_worker.domain._envelope import encode_envelope
+from simple_worker.domain._task import Task
 from simple_worker.ports.queue import OutgoingMessage
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from simple_worker import (
     UnknownTask,
     UnsupportedHandler,
 )
-from simple_worker.adapters.memory_queue import InMemoryQueue
+from simple_worker.adapters.memory._queue import InMemoryQueue
 from simple_worker.testing.clock import FakeClock
 
 
@@ -277,7 +277,7 @@ def test_add_task_logs_nothing_of_the_payload(app, caplog):
 def test_public_api_lists_exactly_the_public_names():
     public = {name for name in dir(simple_worker) if not name.startswith("_")}
     # Subpackages, and the optional extras' modules once a test has imported them.
-    modules = {"adapters", "app", "cli", "domain", "ports", "services", "testing"}
+    modules = {"adapters", "app", "cli", "consumer", "domain", "ports", "producer", "testing"}
     modules |= {"opentelemetry", "prometheus"}
 
     assert set(simple_worker.__all__) - {"__version__"} == public - modules

@@ -19,8 +19,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from simple_worker.adapters.sqs import SQSQueue
-from simple_worker.domain.errors import QueueNotFound
+from simple_worker.adapters.sqs._queue import SQSQueue
+from simple_worker.domain._errors import QueueNotFound
 from simple_worker.ports.queue import OutgoingMessage, QueueStats, VisibilityChange
 from simple_worker.testing.queue_contract import QueuePortContract
 

@@ -24,7 +24,7 @@ import pytest
 from botocore.config import Config
 
 from simple_worker import App
-from simple_worker.adapters.sqs import SQSQueue
+from simple_worker.adapters.sqs._queue import SQSQueue
 
 HERE = Path(__file__).parent
 WORKER_SCRIPT = HERE / "reliability_worker.py"

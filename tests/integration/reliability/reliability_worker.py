@@ -28,7 +28,7 @@ from pathlib import Path
 from botocore.config import Config
 
 from simple_worker import App
-from simple_worker.adapters.sqs import SQSQueue
+from simple_worker.adapters.sqs._queue import SQSQueue
 
 # worker_support.py is in tests/integration, which is not on sys.path (this folder is).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -15,8 +15,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from simple_worker import SendFailed
-from simple_worker.adapters.sqs import SQSQueue
-from simple_worker.domain.errors import QueueServiceError
+from simple_worker.adapters.sqs._queue import SQSQueue
+from simple_worker.domain._errors import QueueServiceError
 from simple_worker.ports.queue import VisibilityChange
 
 FAST_KINDS = ("error_500", "error_503", "reset", "drop")

@@ -14,8 +14,8 @@ from collections import Counter
 import pytest
 
 from simple_worker import App
-from simple_worker.adapters.memory_queue import InMemoryQueue
-from simple_worker.domain.errors import QueueServiceError
+from simple_worker.adapters.memory._queue import InMemoryQueue
+from simple_worker.domain._errors import QueueServiceError
 from simple_worker.testing.clock import FakeClock
 
 QUEUE = "hb-default"

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simple_worker import App, SimpleWorkerError
-from simple_worker.adapters.memory_queue import InMemoryQueue
+from simple_worker.adapters.memory._queue import InMemoryQueue
 from simple_worker.ports.queue import OutgoingMessage
 
 MAX_LOG_LINE = 4096

@@ -3,7 +3,7 @@
 import pytest
 
 from simple_worker.cli import build_parser, main
-from simple_worker.cli.common import comma_list, intervals, positive_int, seconds, wait_seconds
+from simple_worker.cli._common import comma_list, intervals, positive_int, seconds, wait_seconds
 
 COMMANDS = [
     ["worker"],

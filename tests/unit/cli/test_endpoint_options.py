@@ -5,8 +5,8 @@ import sys
 import pytest
 
 from simple_worker.cli import build_parser, main
-from simple_worker.cli.shared_endpoints import SharedEndpoints
-from simple_worker.cli.supervisor import Supervisor, child_command
+from simple_worker.cli._shared_endpoints import SharedEndpoints
+from simple_worker.cli._supervisor import Supervisor, child_command
 
 
 def parse(*options):

@@ -6,7 +6,7 @@ import sys
 from datetime import datetime, timezone
 
 from simple_worker import JsonLogFormatter as JsonFormatter
-from simple_worker.cli.stats import QueueCounts, render_json, render_table
+from simple_worker.cli._stats import QueueCounts, render_json, render_table
 from simple_worker.ports.queue import QueueStats
 
 ROWS = [

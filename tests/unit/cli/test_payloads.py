@@ -3,7 +3,7 @@
 import pytest
 
 from simple_worker import ConfigurationError
-from simple_worker.cli.messages import parse_payload, parse_value
+from simple_worker.cli._messages import parse_payload, parse_value
 
 
 @pytest.mark.parametrize(

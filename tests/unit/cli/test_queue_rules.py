@@ -6,9 +6,9 @@ import attrs
 import pytest
 
 from simple_worker import ExponentialBackoff, InvalidQueueName, RetryIntervals
-from simple_worker.adapters.sqs_admin import QueueDetails, RedrivePolicy
-from simple_worker.cli.check import queue_findings
-from simple_worker.cli.queues import Wanted, dead_letter_name
+from simple_worker.adapters.sqs._admin import QueueDetails, RedrivePolicy
+from simple_worker.cli._check import queue_findings
+from simple_worker.cli._queues import Wanted, dead_letter_name
 from simple_worker.ports.queue import QueueStats
 
 ARN = "arn:aws:sqs:us-east-1:123456789012:"

@@ -11,9 +11,9 @@ import pytest
 from botocore.stub import Stubber
 
 from simple_worker import App, ConfigurationError
-from simple_worker.adapters.sqs_admin import MoveTask, SQSAdmin
-from simple_worker.cli import redrive
-from simple_worker.cli.redrive import choose_method
+from simple_worker.adapters.sqs._admin import MoveTask, SQSAdmin
+from simple_worker.cli import _redrive as redrive
+from simple_worker.cli._redrive import choose_method
 
 from .test_queue_rules import details, dlq_of
 

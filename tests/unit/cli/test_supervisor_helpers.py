@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from simple_worker.cli import build_parser
-from simple_worker.cli.supervisor import (
+from simple_worker.cli._supervisor import (
     EXIT_KILLED,
     RestartBackoff,
     child_command,

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simple_worker.domain.envelope import (
+from simple_worker.domain._envelope import (
     MAX_TASK_ID_LENGTH,
     WIRE_VERSION,
     decode_envelope,
     encode_envelope,
 )
-from simple_worker.domain.errors import MessageDecodeError
-from simple_worker.domain.task import Task, check_task_name
+from simple_worker.domain._errors import MessageDecodeError
+from simple_worker.domain._task import Task, check_task_name
 
 UTC = timezone.utc
 

@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from simple_worker.domain import errors
-from simple_worker.domain.errors import (
+from simple_worker.domain import _errors as errors
+from simple_worker.domain._errors import (
     InvalidPayload,
     MessageDecodeError,
     MessageTooLarge,

@@ -2,8 +2,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from simple_worker.domain.errors import InvalidTaskOptions
-from simple_worker.domain.options import (
+from simple_worker.domain._errors import InvalidTaskOptions
+from simple_worker.domain._options import (
     MAX_DELAY_SECONDS,
     TaskOptions,
     Timing,

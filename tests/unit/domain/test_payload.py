@@ -9,8 +9,8 @@ from types import MappingProxyType
 import pytest
 from hypothesis import given
 
-from simple_worker.domain.errors import InvalidPayload, TaskRefused
-from simple_worker.domain.payload import MAX_DEPTH, check_payload
+from simple_worker.domain._errors import InvalidPayload, TaskRefused
+from simple_worker.domain._payload import MAX_DEPTH, check_payload
 
 # Run by path: importlib mode puts no test folder on sys.path.
 payloads = runpy.run_path(str(Path(__file__).with_name("json_strategies.py")))["payloads"]

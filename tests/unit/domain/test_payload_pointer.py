@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simple_worker import MessageDecodeError
-from simple_worker.domain.payload_pointer import (
+from simple_worker.domain._payload_pointer import (
     LEGACY_POINTER_CLASS,
     LEGACY_SIZE_ATTRIBUTE,
     POINTER_CLASS,

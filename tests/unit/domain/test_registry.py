@@ -1,18 +1,18 @@
 import pytest
 
-from simple_worker.domain.errors import (
+from simple_worker.domain._errors import (
     DuplicateTaskName,
     InvalidQueueName,
     InvalidTaskName,
     UnknownTask,
     UnsupportedHandler,
 )
-from simple_worker.domain.registry import (
+from simple_worker.domain._registry import (
     MAX_QUEUE_NAME_LENGTH,
     TaskRegistry,
     check_queue_name,
 )
-from simple_worker.domain.signature import HandlerSignature
+from simple_worker.domain._signature import HandlerSignature
 
 
 def send_email(to, subject="hi"):

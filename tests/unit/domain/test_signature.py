@@ -2,8 +2,8 @@ import functools
 
 import pytest
 
-from simple_worker.domain.errors import PayloadMismatch, UnsupportedHandler
-from simple_worker.domain.signature import HandlerSignature
+from simple_worker.domain._errors import PayloadMismatch, UnsupportedHandler
+from simple_worker.domain._signature import HandlerSignature
 
 
 def plain(a, b):

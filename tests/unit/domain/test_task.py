@@ -1,8 +1,8 @@
 import attrs
 import pytest
 
-from simple_worker.domain.errors import InvalidTaskName, SimpleWorkerError
-from simple_worker.domain.task import MAX_TASK_NAME_LENGTH, Task, check_task_name
+from simple_worker.domain._errors import InvalidTaskName, SimpleWorkerError
+from simple_worker.domain._task import MAX_TASK_NAME_LENGTH, Task, check_task_name
 
 
 @pytest.mark.parametrize(

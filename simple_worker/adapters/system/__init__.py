@@ -1,0 +1,1 @@
+"""The operating system: the system clock and signal handling. Private."""

@@ -1,0 +1,268 @@
+"""``simple-worker check APP``: a preflight for deploy pipelines; exit 1 on a problem.
+
+Reads each queue and its dead-letter queue (``GetQueueUrl``, ``GetQueueAttributes``:
+no side effects) and prints every problem with how to fix it. The write actions a
+worker needs (``ReceiveMessage``, ``DeleteMessage``, ``ChangeMessageVisibility``,
+and ``SendMessage`` for producers) cannot be tried without changing the queue, so
+they are listed as not checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+import attrs
+
+from simple_worker.adapters.sqs._admin import FIFO_SUFFIX, QueueDetails, SQSAdmin
+from simple_worker.cli._common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    add_app_argument,
+    add_queues_argument,
+    add_retry_arguments,
+    app_and_queues,
+    out,
+    retry_policy,
+)
+from simple_worker.consumer._retry import RetryIntervals, RetryPolicy
+from simple_worker.domain._errors import QueueServiceError
+
+if TYPE_CHECKING:
+    from simple_worker.cli._common import Commands
+
+MIN_VISIBILITY_TIMEOUT = 10
+"""Below this, a pause of a few seconds (GC, network) can let a second worker take a task."""
+UNCHECKED_ACTIONS = (
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:SendMessage",
+)
+
+
+def register(commands: Commands) -> None:
+    """Add the ``check`` command."""
+    parser = commands.add_parser(
+        "check",
+        help="check the app's queues before a deploy",
+        description="Check that every queue the app needs exists and is set up for the "
+        "worker: FIFO-ness, a redrive policy with an existing dead-letter queue, a "
+        "sensible visibility timeout, a retry policy that fits maxReceiveCount, and "
+        "credentials that can read the queues. Prints each problem with how to fix it.",
+        epilog="exit status: 0 when there is no problem (warnings allowed); 1 when there "
+        "is one; 2 a usage or configuration error.",
+    )
+    add_app_argument(parser)
+    add_queues_argument(parser, "check")
+    add_retry_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+@attrs.frozen
+class Finding:
+    """Something wrong with a queue: a ``problem`` (exit 1) or a ``warning``."""
+
+    level: str
+    text: str
+    fix: str = ""
+
+
+def queue_findings(
+    queue: QueueDetails, dlq: QueueDetails | None, retry: RetryPolicy | None, fix_command: str
+) -> list[Finding]:
+    """Return what is wrong with ``queue``; ``dlq`` is its dead-letter queue if it exists.
+
+    Args:
+        queue: the queue's settings.
+        dlq: its dead-letter queue's, or None when it has none or it does not exist.
+        retry: the worker's retry policy, without jitter; None for none.
+        fix_command: the ``queues create`` command line that sets the queue up.
+    """
+    found: list[Finding] = []
+    if queue.name.endswith(FIFO_SUFFIX) != queue.fifo:
+        found.append(
+            Finding(
+                "problem",
+                f"its name {'does not end' if queue.fifo else 'ends'} in .fifo but "
+                f"it is {'not ' if not queue.fifo else ''}a FIFO queue",
+                "recreate it with a name that matches its type",
+            )
+        )
+    found += _visibility_findings(queue)
+    found += _redrive_findings(queue, dlq, fix_command)
+    if retry is not None and queue.redrive is not None:
+        found += _retry_findings(queue, queue.redrive.max_receive_count, retry)
+    return found
+
+
+def _visibility_findings(queue: QueueDetails) -> list[Finding]:
+    timeout = queue.visibility_timeout
+    fix = "raise VisibilityTimeout above a typical task's duration, e.g. 60 s"
+    if timeout == 0:
+        return [
+            Finding(
+                "problem",
+                "its visibility timeout is 0: a received message is visible to other "
+                "workers at once, so tasks run more than once",
+                fix,
+            )
+        ]
+    if timeout < MIN_VISIBILITY_TIMEOUT:
+        return [
+            Finding(
+                "warning",
+                f"its visibility timeout is {timeout} s: the worker's heartbeat extends it "
+                f"every {timeout / 2:g} s, and a pause longer than {timeout} s (GC, network) "
+                "lets a second worker run the task",
+                fix,
+            )
+        ]
+    return []
+
+
+def _redrive_findings(
+    queue: QueueDetails, dlq: QueueDetails | None, fix_command: str
+) -> list[Finding]:
+    if queue.redrive is None:
+        return [
+            Finding(
+                "problem",
+                "it has no redrive policy: a task that keeps failing is retried until its "
+                f"message expires (after {_duration(queue.retention_period)}) and never "
+                "reaches a dead-letter queue",
+                f"{fix_command} --update",
+            )
+        ]
+    name = queue.redrive.dead_letter_queue
+    if dlq is None:
+        return [
+            Finding(
+                "problem",
+                f"its dead-letter queue {name} does not exist: SQS cannot move failing "
+                "messages there",
+                f"create {name}, or run {fix_command} --update",
+            )
+        ]
+    found = []
+    if dlq.fifo != queue.fifo:
+        found.append(
+            Finding(
+                "problem",
+                f"its dead-letter queue {name} is {'' if dlq.fifo else 'not '}a FIFO queue "
+                f"and it is {'' if queue.fifo else 'not '}: SQS needs both of one type",
+                f"point the redrive policy at a queue of the same type ({fix_command} --update)",
+            )
+        )
+    if not queue.fifo and dlq.retention_period <= queue.retention_period:
+        found.append(
+            Finding(
+                "warning",
+                f"its dead-letter queue {name} keeps messages {_duration(dlq.retention_period)}, "
+                f"no longer than this queue ({_duration(queue.retention_period)}): a message "
+                "moved there keeps its first enqueue time, so it may expire there at once",
+                f"set {name}'s MessageRetentionPeriod to 1209600 (14 days)",
+            )
+        )
+    return found
+
+
+def _retry_findings(queue: QueueDetails, receives: int, retry: RetryPolicy) -> list[Finding]:
+    found = []
+    if isinstance(retry, RetryIntervals) and len(retry.intervals) > receives:
+        found.append(
+            Finding(
+                "warning",
+                f"only the first {receives} of the {len(retry.intervals)} retry intervals are "
+                f"used: a message moves to the dead-letter queue after {receives} receives",
+                f"give fewer intervals, or set maxReceiveCount to {len(retry.intervals)}",
+            )
+        )
+    to_dlq = sum(retry.delay(count) for count in range(1, receives + 1))
+    if to_dlq >= queue.retention_period:
+        found.append(
+            Finding(
+                "problem",
+                f"with this retry policy, a task that always fails is retried for "
+                f"{_duration(to_dlq)} before reaching the dead-letter queue, but messages "
+                f"expire after {_duration(queue.retention_period)}: it is lost instead",
+                "shorten the retry schedule, lower maxReceiveCount, or raise "
+                "MessageRetentionPeriod",
+            )
+        )
+    return found
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size:
+            value = f"{seconds / size:.3g}"
+            return f"{value} {unit}{'' if value == '1' else 's'}"
+    return f"{seconds} s"
+
+
+def _summary(queue: QueueDetails) -> str:
+    parts = [
+        "standard",
+        f"visibility timeout {queue.visibility_timeout} s",
+        f"max message size {queue.max_message_size} bytes",
+    ]
+    if queue.fifo:
+        parts[0] = (
+            "FIFO, content-based deduplication" if queue.content_based_deduplication else "FIFO"
+        )
+    if queue.redrive is not None:
+        parts.append(
+            f"dead-letter queue {queue.redrive.dead_letter_queue} after "
+            f"{queue.redrive.max_receive_count} receives"
+        )
+    return "(" + ", ".join(parts) + ")"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``check``; return its exit status."""
+    app, queues = app_and_queues(args)
+    admin = SQSAdmin.of(app.queue)
+    retry = retry_policy(args, jitter=False)  # the longest delays, to compare with retention
+    out(f"Checking {len(queues)} queue(s) of {args.app} at {admin.endpoint}")
+    width = max(map(len, queues))
+    counts = {"problem": 0, "warning": 0}
+    for name in queues:
+        short = name.removeprefix(app.queue_prefix)
+        fix_command = f"simple-worker queues create {args.app} --queues {short}"
+        summary, findings = _check_one(admin, name, retry, fix_command)
+        levels = {finding.level for finding in findings}
+        status = "PROBLEM" if "problem" in levels else "WARNING" if levels else "ok"
+        out(f"{name:<{width}}  {status:<7}  {summary}".rstrip())
+        for finding in findings:
+            counts[finding.level] += 1
+            out(f"  {finding.level}: {finding.text}.")
+            if finding.fix:
+                out(f"    fix: {finding.fix}.")
+    out(
+        f"Not checked (they cannot be tried without side effects): {', '.join(UNCHECKED_ACTIONS)};"
+        " see the IAM policies in docs/operations.md."
+    )
+    problems, warnings = counts["problem"], counts["warning"]
+    out(f"{len(queues)} queue(s) checked: {problems} problem(s), {warnings} warning(s).")
+    return EXIT_FAILURE if problems else EXIT_OK
+
+
+def _check_one(
+    admin: SQSAdmin, name: str, retry: RetryPolicy | None, fix_command: str
+) -> tuple[str, list[Finding]]:
+    try:
+        queue = admin.find(name)
+        if queue is None:
+            return "", [Finding("problem", "it does not exist", fix_command)]
+        dlq = admin.find(queue.redrive.dead_letter_queue) if queue.redrive else None
+    except QueueServiceError as error:
+        return "", [
+            Finding(
+                "problem",
+                f"it cannot be read: {' '.join(str(error).split())}",
+                "grant these credentials sqs:GetQueueUrl and sqs:GetQueueAttributes on the "
+                "queue and its dead-letter queue, or check the region and endpoint",
+            )
+        ]
+    return _summary(queue), queue_findings(queue, dlq, retry, fix_command)

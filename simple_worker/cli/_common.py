@@ -1,0 +1,237 @@
+"""What the commands share: exit statuses, argument types, output, and loading the app."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
+
+from simple_worker.app import App
+from simple_worker.cli._loading import load_app
+from simple_worker.consumer._executor import TaskExecutor
+from simple_worker.consumer._retry import ExponentialBackoff, RetryIntervals, RetryPolicy
+from simple_worker.consumer._worker import Worker
+from simple_worker.domain._errors import ConfigurationError
+from simple_worker.domain._registry import check_queue_name
+from simple_worker.ports.liveness import LivenessPort
+from simple_worker.ports.middleware import Middleware
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+"""An unexpected error, a failed SQS call, or a problem found (``check``)."""
+EXIT_USAGE = 2
+"""A usage or configuration error: one line on stderr, no traceback."""
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT: stopped by Ctrl-C before finishing."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: the message and where to find help."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` on one line and exit with status 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
+    """What ``add_subparsers`` returns; each command module adds its parser to it."""
+
+
+def out(text: str = "") -> None:
+    """Write a line of the command's result on stdout."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def err(text: str) -> None:
+    """Write a line for the person at the terminal (progress, prompts, errors) on stderr."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def one_line(error: BaseException) -> str:
+    """Return the error's message on a single line (an SQS answer may carry HTML)."""
+    return " ".join(str(error).split())
+
+
+def comma_list(text: str) -> list[str]:
+    """Parse ``a,b,c`` (spaces and empty items ignored); at least one name."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
+def _whole(text: str, minimum: int, maximum: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum or (maximum is not None and value > maximum):
+        limit = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+        raise argparse.ArgumentTypeError(f"expected a whole number {limit}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """Parse a whole number of at least 1 (an argument type)."""
+    return _whole(text, 1)
+
+
+def port_number(text: str) -> int:
+    """Parse a TCP port, 0 to 65535; 0 picks a free one (an argument type)."""
+    return _whole(text, 0, 65_535)
+
+
+def wait_seconds(text: str) -> int:
+    """Parse a long-poll time, 0 to 20 seconds (an argument type)."""
+    return _whole(text, 0, 20)
+
+
+def visibility_seconds(text: str) -> int:
+    """Parse a visibility timeout, 0 to 43,200 seconds (an argument type)."""
+    return _whole(text, 0, 43_200)
+
+
+def seconds(text: str) -> float:
+    """Parse a duration in seconds, 0 or more (an argument type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, 0 or more, got {text!r}")
+    return value
+
+
+def intervals(text: str) -> list[int]:
+    """Parse comma-separated retry intervals in seconds, e.g. ``10,60,600``."""
+    return [_whole(item, 0, 43_200) for item in comma_list(text)]
+
+
+def add_app_argument(parser: argparse.ArgumentParser) -> None:
+    """Add the APP positional argument."""
+    parser.add_argument("app", metavar="APP", help="the App, as module.path:attribute")
+
+
+def add_queues_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """Add ``--queues a,b``: queue names without the prefix."""
+    parser.add_argument(
+        "--queues",
+        type=comma_list,
+        metavar="A,B",
+        help=f"comma-separated queues to {what}, without the prefix "
+        "(default: every queue a task is registered on)",
+    )
+
+
+def add_retry_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--retry-backoff`` and ``--retry-intervals``, which exclude each other."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--retry-backoff",
+        type=seconds,
+        metavar="BASE",
+        help="retry a failed task after BASE * 2 ** (receives - 1) seconds, with jitter "
+        "(ExponentialBackoff); default: the queue's visibility timeout",
+    )
+    group.add_argument(
+        "--retry-intervals",
+        type=intervals,
+        metavar="S,S,...",
+        help="retry a failed task after these seconds, the last one repeating (RetryIntervals)",
+    )
+
+
+def retry_policy(args: argparse.Namespace, *, jitter: bool = True) -> RetryPolicy | None:
+    """Return the retry policy ``--retry-backoff`` or ``--retry-intervals`` asks for.
+
+    Raises:
+        ConfigurationError: the values are out of range.
+    """
+    if args.retry_backoff is not None:
+        return ExponentialBackoff(base=args.retry_backoff, jitter=jitter)
+    if args.retry_intervals is not None:
+        return RetryIntervals(args.retry_intervals)
+    return None
+
+
+Observers = Callable[[App], tuple[list[Middleware], list[LivenessPort]]]
+"""Given the loaded app, returns the worker's extra middleware and liveness ports."""
+
+
+class PayloadLoggingExecutor(TaskExecutor):
+    """The default executor, with payloads in its log lines (``--log-payloads``)."""
+
+    log_payloads = True
+
+
+def build_worker(
+    args: argparse.Namespace, observers: Observers | None = None
+) -> tuple[App, Worker]:
+    """Load ``args.app`` and make the worker the ``worker`` command's options ask for.
+
+    Raises:
+        ConfigurationError: the app does not load, or an option is out of range.
+    """
+    app = load_app(args.app)
+    middleware, liveness = observers(app) if observers is not None else ([], [])
+    worker = app.worker(
+        args.queues,
+        PayloadLoggingExecutor if getattr(args, "log_payloads", False) else None,
+        threads=args.threads,
+        wait_seconds=args.wait_seconds,
+        retry_policy=retry_policy(args),
+        middleware=middleware,
+        heartbeat_file=args.heartbeat_file,
+        liveness=liveness,
+    )
+    return app, worker
+
+
+def require_prometheus() -> None:
+    """Check that prometheus_client can be imported, for ``--metrics-port``.
+
+    Raises:
+        ConfigurationError: it cannot; the message says what to install.
+    """
+    try:
+        import prometheus_client  # noqa: F401, PLC0415 - an optional dependency, checked first
+    except ImportError as exc:
+        raise ConfigurationError(
+            "--metrics-port needs the prometheus_client package: "
+            "pip install 'simple-worker[prometheus]'"
+        ) from exc
+
+
+def app_and_queues(args: argparse.Namespace) -> tuple[App, list[str]]:
+    """Load ``args.app`` and return it with its full queue names (``--queues`` or all).
+
+    Raises:
+        ConfigurationError: the app does not load, or has no queues.
+        InvalidQueueName: prefix + a name is not a valid SQS queue name.
+    """
+    app = load_app(args.app)
+    names: list[str] | None = getattr(args, "queues", None)
+    queues = [app.queue_prefix + n for n in names] if names else app.registry.queues()
+    if not queues:
+        raise ConfigurationError(
+            f"{args.app} registers no task handler, so it has no queues: register one, "
+            "or name the queues with --queues."
+        )
+    for queue in queues:
+        check_queue_name(queue)
+    return app, list(dict.fromkeys(queues))
+
+
+def app_queue(app: App, name: str) -> str:
+    """Return the full name of the app's queue ``name`` (given without the prefix).
+
+    Raises:
+        InvalidQueueName: prefix + name is not a valid SQS queue name.
+    """
+    return check_queue_name(app.queue_prefix + name)

@@ -1,0 +1,15 @@
+"""The consumer: from a received message to its settlement. Uses the ports only.
+
+One path for every way tasks run. The `Dispatcher` turns a message into an
+outcome (decode, look up, check, run the handler through the executor and the
+middleware); `settle` decides, purely, what becomes of the message after that
+outcome; the runners apply that decision and decide nothing themselves:
+
+- ``_worker``: the threaded worker (task threads, lifecycle, signals);
+- ``_poller`` and ``_buffer``: long polls into a bounded buffer, fairly across queues;
+- ``_heartbeat``: keeps held messages invisible while they are held;
+- ``_deleter``: batched deletes of finished tasks' messages;
+- ``_testing_worker``: runs queued tasks synchronously inside a test.
+
+Nothing here imports an adapter; everything here is private.
+"""

@@ -1,0 +1,127 @@
+"""The default executor: runs a handler inside an overridable context, with hooks.
+
+This is simple-worker 0.2.x's extension point, kept compatible: a subclass that
+overrides `context()` (for example to enter a Flask ``app_context()``) or the
+``log_start`` / ``success_handler`` / ``failure_handler`` hooks works unchanged.
+The default hooks write the task's started / succeeded / failed log lines; a
+subclass that overrides one without calling ``super()`` replaces that line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from simple_worker.domain._task import Task
+from simple_worker.ports.executor import TaskOutcome
+
+logger = logging.getLogger(__name__)
+
+
+class TaskExecutor:
+    """Runs one handler; subclass it to wrap tasks in your application's context.
+
+    A new executor is made for every task, from the handler alone, so subclasses
+    must keep a ``__init__(self, task_handler_fn)`` signature. In the hooks,
+    ``task.delivery`` tells which message brought the task (message id, queue,
+    receive count) and `duration` how long it has run so far.
+    """
+
+    log_payloads = False
+    """Add the task's payload to its started and failed log lines (field ``payload``).
+
+    Off by default: payloads may hold personal data. Opt in with a subclass
+    (``log_payloads = True``) or ``simple-worker worker --log-payloads``.
+    """
+
+    def __init__(self, task_handler_fn: Callable[..., Any]) -> None:
+        self.task_handler_fn = task_handler_fn
+        self.started_at: float | None = None
+        """`time.monotonic` when `run` began; None before."""
+
+    @contextmanager
+    def context(self) -> Iterator[None]:
+        """Wrap the handler call; override to enter your application's context."""
+        yield
+
+    def run(self, task: Task) -> TaskOutcome:
+        """Call the handler with the task's payload inside `context()`.
+
+        Returns:
+            The outcome: ``error`` is the ``Exception`` the handler (or the context)
+            raised, after `failure_handler` saw it; None after `success_handler`.
+        """
+        self.started_at = time.monotonic()
+        try:
+            self.log_start(task)
+            with self.context():
+                self.task_handler_fn(**task.payload)
+        except Exception as exc:  # noqa: BLE001 - any handler error is the task's outcome
+            self.failure_handler(task, exc)
+            return TaskOutcome(error=exc)
+        self.success_handler(task)
+        return TaskOutcome()
+
+    def execute(self, task: Task) -> bool:
+        """Run the task; return whether it succeeded (the 0.2.x interface)."""
+        return self.run(task).succeeded
+
+    def duration(self) -> float:
+        """Return the seconds since `run` began (0.0 before it began)."""
+        if self.started_at is None:
+            return 0.0
+        return time.monotonic() - self.started_at
+
+    def log_start(self, task: Task) -> None:
+        """Log the task's start; called before the handler. Override to act before a task."""
+        if logger.isEnabledFor(logging.INFO):  # spares building the fields on the hot path
+            logger.info("Processing task %s", task.name, extra=self._fields(task))
+
+    def success_handler(self, task: Task) -> None:
+        """Log success; called after the handler returned. Override to change that."""
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "Processed task %s successfully",
+                task.name,
+                extra={
+                    **task_log_fields(task),
+                    "outcome": "succeeded",
+                    "duration": self.duration(),
+                },
+            )
+
+    def failure_handler(self, task: Task, exc: Exception) -> None:
+        """Log the traceback (not the payload); called after the handler raised."""
+        logger.error(
+            "Failed to process task %s: %s",
+            task.name,
+            type(exc).__name__,
+            exc_info=exc,
+            extra={
+                **self._fields(task),
+                "outcome": "failed",
+                "duration": self.duration(),
+                "error_type": type(exc).__name__,
+            },
+        )
+
+    def _fields(self, task: Task) -> dict[str, object]:
+        fields = task_log_fields(task)
+        if self.log_payloads:
+            fields["payload"] = dict(task.payload)
+        return fields
+
+
+def task_log_fields(task: Task) -> dict[str, object]:
+    """Return a task's stable log fields: name, id and, once received, its delivery's."""
+    fields: dict[str, object] = {"task_name": task.name, "task_id": task.id}
+    if task.delivery is not None:
+        fields.update(
+            message_id=task.delivery.message_id,
+            queue=task.delivery.queue,
+            receive_count=task.delivery.receive_count,
+        )
+    return fields

@@ -1,0 +1,314 @@
+"""The worker: receives tasks from queues and runs them on threads. Uses the ports only.
+
+Threads and their jobs:
+
+- one poller per queue long-polls it and fills a shared, bounded buffer, so a
+  message on any queue starts without waiting behind another queue's empty poll;
+- ``threads`` task threads take messages from the buffer and run them;
+- the visibility heartbeat (`VisibilityHeartbeat`) keeps every held message
+  (buffered or running) invisible while it is held;
+- the delete batcher deletes finished tasks' messages ten at a time;
+- with a liveness port (e.g. a heartbeat file), a beat every few seconds while
+  no queue's receives have failed for longer than a minute.
+
+On `stop` (or SIGTERM/SIGINT) pollers stop, buffered messages are released at
+once (visibility 0), running tasks finish and are deleted, then `start` returns.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+
+import attrs
+
+from simple_worker._large_payloads import payload_cleanup
+from simple_worker.consumer._buffer import HeldMessages
+from simple_worker.consumer._deleter import DeleteBatcher
+from simple_worker.consumer._dispatcher import Dispatcher
+from simple_worker.consumer._heartbeat import VisibilityHeartbeat
+from simple_worker.consumer._poller import RECEIVE_COUNTS, QueuePoller
+from simple_worker.consumer._retry import RetryPolicy
+from simple_worker.consumer._settler import Settler
+from simple_worker.domain._errors import ConfigurationError, QueueNotFound
+from simple_worker.ports.clock import ClockPort
+from simple_worker.ports.liveness import LivenessPort
+from simple_worker.ports.middleware import Dispatched, Outcome
+from simple_worker.ports.queue import (
+    MAX_BATCH_SIZE,
+    MAX_WAIT_SECONDS,
+    QueueInfo,
+    QueuePort,
+    ReceivedMessage,
+)
+
+logger = logging.getLogger(__name__)
+
+_TICK = 0.5  # how often idle threads look for a stop, in seconds
+_DELETE_MARGIN = 2.0  # seconds a delete call may take, for hurrying one (see _handle)
+_LIVENESS_INTERVAL = 5.0  # seconds between beats while the worker consumes normally
+_RECEIVE_FAILURE_GRACE = 60.0  # seconds of failing receives before beats stop
+
+SignalScope = Callable[[Callable[[], None]], AbstractContextManager[None]]
+
+
+@attrs.frozen
+class WorkerOptions:
+    """How a worker consumes; see ``App.worker`` for each option."""
+
+    threads: int = 1
+    wait_seconds: int = MAX_WAIT_SECONDS
+    buffer_size: int | None = None
+    retry_policy: RetryPolicy | None = None
+    delete_max_wait: float = 1.0
+    receivers_per_queue: int = 8
+
+    def __attrs_post_init__(self) -> None:
+        if self.threads < 1:
+            raise ConfigurationError(f"threads must be at least 1; got {self.threads}.")
+        if not 0 <= self.wait_seconds <= MAX_WAIT_SECONDS:
+            raise ConfigurationError(
+                f"wait_seconds must be 0 to {MAX_WAIT_SECONDS} (SQS's long-poll limit); "
+                f"got {self.wait_seconds}."
+            )
+        if self.receivers_per_queue < 1:
+            raise ConfigurationError(
+                f"receivers_per_queue must be at least 1; got {self.receivers_per_queue}."
+            )
+        if self.buffer_size is not None and self.buffer_size < 1:
+            raise ConfigurationError(f"buffer_size must be at least 1; got {self.buffer_size}.")
+
+    @property
+    def capacity(self) -> int:
+        """The buffer's size: by default room for a full batch beside one per thread."""
+        return self.buffer_size or max(2 * MAX_BATCH_SIZE, 2 * self.threads)
+
+
+class Worker:
+    """Consumes queues until stopped; made by ``App.worker()``. Runs once."""
+
+    def __init__(
+        self,
+        queue: QueuePort,
+        queue_names: Sequence[str],
+        dispatcher: Dispatcher,
+        *,
+        clock: ClockPort,
+        options: WorkerOptions,
+        signal_scope: SignalScope | None = None,
+        liveness: LivenessPort | None = None,
+    ) -> None:
+        self.queue_names = list(dict.fromkeys(queue_names))
+        self.options = options
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._queue = queue
+        self._dispatcher = dispatcher
+        self._clock = clock
+        self._signal_scope = signal_scope
+        self._liveness = liveness
+        self._pollers: list[QueuePoller] = []
+        self._stopping = threading.Event()
+        self._started = False
+        self._infos: dict[str, QueueInfo] = {}
+        self._held = HeldMessages(clock, options.capacity)
+        self._deleter = DeleteBatcher(queue, clock, options.delete_max_wait)
+        self._counts_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Consume until `stop` is called or SIGTERM/SIGINT arrives; then stop gracefully.
+
+        Raises:
+            QueueNotFound: one or more queues do not exist (all are named), before
+                anything is received.
+            SystemExit: a second SIGTERM/SIGINT arrived while stopping.
+        """
+        if self._started:
+            raise RuntimeError("A Worker runs once; make another with app.worker().")
+        self._started = True
+        if not self.queue_names:
+            raise ConfigurationError("The worker has no queues: register a task handler first.")
+        self._infos = self._describe_queues()
+        self._held.keep_group_order(name for name, info in self._infos.items() if info.fifo)
+        self._settler = Settler(self._queue, self._clock, self._infos, self.options.retry_policy)
+        if self._signal_scope is None:
+            self._run()
+        else:
+            with self._signal_scope(self.stop):
+                self._run()
+
+    def buffered_count(self) -> int:
+        """Return how many received messages wait for a task thread."""
+        return self._held.buffered_count()
+
+    def running_count(self) -> int:
+        """Return how many tasks are running."""
+        return self._held.running_count()
+
+    def receive_counts(self) -> dict[str, int]:
+        """Return ``receives`` (calls answered), ``empty_receives`` and ``messages_received``."""
+        totals = dict.fromkeys(RECEIVE_COUNTS, 0)
+        for poller in tuple(self._pollers):
+            for key, count in poller.counts().items():
+                totals[key] += count
+        return totals
+
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop was asked (`stop` or a signal): the worker receives no more."""
+        return self._stopping.is_set()
+
+    def stop(self) -> None:
+        """Ask the worker to stop gracefully; `start` returns once it has. Thread-safe."""
+        self._stopping.set()
+
+    def shutdown(self) -> None:
+        """Ask the worker to stop gracefully (the 0.2.x name of `stop`)."""
+        self.stop()
+
+    def _describe_queues(self) -> dict[str, QueueInfo]:
+        found = {name: self._describe(name) for name in self.queue_names}
+        missing = [name for name, info in found.items() if info is None]
+        if missing:
+            raise QueueNotFound(missing)
+        infos = {name: info for name, info in found.items() if info is not None}
+        for name, info in infos.items():
+            if info.dead_letter_queue is None:
+                logger.warning(
+                    "Queue %s has no redrive policy: a message that keeps failing is retried "
+                    "until it expires. Give it a dead-letter queue.",
+                    name,
+                    extra={"queue": name},
+                )
+        return infos
+
+    def _describe(self, queue_name: str) -> QueueInfo | None:
+        try:
+            return self._queue.describe(queue_name)
+        except QueueNotFound:
+            return None
+
+    def _run(self) -> None:
+        logger.info(
+            "Worker started on %s with %d thread(s)",
+            ", ".join(self.queue_names),
+            self.options.threads,
+            extra={"queues": self.queue_names, "threads": self.options.threads},
+        )
+        self._dispatcher.middleware.worker_started(self)
+        try:
+            self._consume()
+        finally:
+            self._dispatcher.middleware.worker_stopped(self)
+
+    def _consume(self) -> None:
+        self._deleter.start()
+        heartbeat = VisibilityHeartbeat(
+            self._held, self._infos, self._settler.change_visibility, self._clock
+        )
+        heartbeat.start()
+        runners = [self._spawn(f"task-{n}", self._run_tasks) for n in range(self.options.threads)]
+        for name in self.queue_names:
+            poller = QueuePoller(
+                self._queue,
+                name,
+                self._held,
+                visibility_timeout=self._infos[name].visibility_timeout,
+                wait_seconds=self.options.wait_seconds,
+                receivers=self.options.receivers_per_queue,
+                stopping=self._stopping,
+                release=self._release,
+                clock=self._clock,
+            )
+            self._pollers.append(poller)
+            poller.start()
+        self._wait_for_stop()
+        self._release(self._held.close())
+        for runner in runners:
+            runner.join()
+        heartbeat.stop()
+        self._deleter.stop()
+        logger.info(
+            "Worker stopped",
+            extra={**self.counts, **self.receive_counts(), "queues": self.queue_names},
+        )
+
+    def _wait_for_stop(self) -> None:
+        """Wait for `stop`, beating the liveness port while receiving works."""
+        # Short waits: the main thread must stay responsive to signals.
+        last_beat: float | None = None
+        if self._liveness is not None:
+            self._liveness.beat()
+            last_beat = self._clock.monotonic()
+        while not self._stopping.wait(_TICK):
+            if self._liveness is None:
+                continue
+            now = self._clock.monotonic()
+            if last_beat is not None and now - last_beat < _LIVENESS_INTERVAL:
+                continue
+            if max(poller.failing_for() for poller in self._pollers) <= _RECEIVE_FAILURE_GRACE:
+                self._liveness.beat()
+                last_beat = now
+
+    def _spawn(self, name: str, target: Callable[..., None], *args: object) -> threading.Thread:
+        # Daemon threads: a second signal must be able to end the process at once.
+        thread = threading.Thread(
+            target=target, args=args, name=f"simple-worker-{name}", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _run_tasks(self) -> None:
+        while True:
+            message = self._held.take(_TICK)
+            if message is not None:
+                try:
+                    self._handle(message)
+                except Exception:  # a task thread must outlive a bug around one task
+                    logger.exception("Internal error after running a task from %s", message.queue)
+            elif self._stopping.is_set():
+                return
+
+    def _handle(self, message: ReceivedMessage) -> None:
+        try:
+            if self._held.seconds_left(message) <= 0:
+                # Its visibility ran out while it waited (its extensions failed): SQS
+                # may have handed it to another worker already, so it does not start.
+                dispatched = Dispatched(message, Outcome.EXPIRED)
+            else:
+                dispatched = self._dispatcher.dispatch(message)
+            settlement = self._settler.decide(
+                dispatched,
+                held_for=self._held.held_for(message),
+                keeps_group_order=self._held.in_ordered_group(message),
+            )
+        except BaseException:
+            self._release(self._held.finish(message, succeeded=False)[1])
+            raise
+        # FIFO: the rest of a group behind a task that did not succeed goes back to SQS.
+        visibility_left, out_of_turn = self._held.finish(
+            message, succeeded=not settlement.stop_group
+        )
+        self._release(out_of_turn)
+        with self._counts_lock:
+            self.counts[dispatched.outcome.value] += 1
+
+        def delete(message: ReceivedMessage, with_payload: bool) -> None:
+            # Short visibility timeouts: delete before the message can be delivered again;
+            # and SQS unlocks a FIFO group only once its last message is deleted.
+            urgent = (
+                visibility_left < self.options.delete_max_wait + _DELETE_MARGIN
+                or self._held.group_idle(message)
+            )
+            # A large task's object goes after its message: deleted first, it would strand it.
+            cleanup = (
+                payload_cleanup(message, self._dispatcher.payload_store) if with_payload else None
+            )
+            self._deleter.add(message.queue, message.receipt, urgent=urgent, on_deleted=cleanup)
+
+        self._settler.apply(dispatched, settlement, delete)
+
+    def _release(self, messages: Sequence[ReceivedMessage]) -> None:
+        self._settler.release(messages)

@@ -1,0 +1,128 @@
+"""Which handler runs a task name, on which queue. Pure: no I/O.
+
+SQS queue names are 1 to 80 characters from ``A-Z a-z 0-9 _ -``; a FIFO queue's
+name ends in ``.fifo``, which counts towards the 80.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from simple_worker.domain._errors import (
+    DuplicateTaskName,
+    InvalidQueueName,
+    UnknownTask,
+    UnsupportedHandler,
+)
+from simple_worker.domain._options import TaskOptions
+from simple_worker.domain._signature import HandlerSignature
+from simple_worker.domain._task import check_task_name
+
+MAX_QUEUE_NAME_LENGTH = 80
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]+(\.fifo)?")
+
+
+def check_queue_name(queue_name: str) -> str:
+    """Return ``queue_name`` if SQS accepts it as a queue name.
+
+    Raises:
+        InvalidQueueName: it is empty, too long, or has other characters.
+    """
+    if not 0 < len(queue_name) <= MAX_QUEUE_NAME_LENGTH:
+        raise InvalidQueueName(
+            queue_name, f"SQS queue names are 1 to {MAX_QUEUE_NAME_LENGTH} characters long"
+        )
+    if not _QUEUE_NAME.fullmatch(queue_name):
+        raise InvalidQueueName(
+            queue_name, "use letters, digits, _ and - only (and .fifo at the end of a FIFO queue)"
+        )
+    return queue_name
+
+
+@attrs.frozen
+class Registration:
+    """A task name bound to its handler, the handler's signature and its queue.
+
+    ``defaults`` are the task's options unless a producer gives others;
+    ``group_by`` names the payload field whose value is the message group id.
+    """
+
+    task_name: str
+    handler: Callable[..., Any]
+    signature: HandlerSignature
+    queue: str
+    defaults: TaskOptions = attrs.field(factory=TaskOptions)
+    group_by: str | None = None
+
+    @property
+    def fifo(self) -> bool:
+        """Whether the task's queue is a FIFO queue (its name ends in ``.fifo``)."""
+        return self.queue.endswith(".fifo")
+
+
+@attrs.define
+class TaskRegistry:
+    """Task names and their registrations; a name is registered once."""
+
+    _registrations: dict[str, Registration] = attrs.field(factory=dict, init=False)
+
+    def register(
+        self,
+        task_name: str,
+        handler: Callable[..., Any],
+        queue: str,
+        *,
+        defaults: TaskOptions | None = None,
+        group_by: str | None = None,
+    ) -> Registration:
+        """Bind ``task_name`` to ``handler`` on ``queue``; ``queue`` is the full queue name.
+
+        Raises:
+            InvalidTaskName: the name breaks the naming rules.
+            InvalidQueueName: the queue name is not a valid SQS queue name.
+            DuplicateTaskName: the name is taken.
+            UnsupportedHandler: the handler cannot take keyword-only payloads, or
+                ``group_by`` is not one of its parameters.
+        """
+        check_task_name(task_name)
+        check_queue_name(queue)
+        if task_name in self._registrations:
+            raise DuplicateTaskName(task_name)
+        signature = HandlerSignature.of(task_name, handler)
+        if group_by is not None and not signature.takes(group_by):
+            raise UnsupportedHandler(
+                task_name, [group_by], "group_by names a field the handler does not take"
+            )
+        registration = Registration(
+            task_name=task_name,
+            handler=handler,
+            signature=signature,
+            queue=queue,
+            defaults=defaults or TaskOptions(),
+            group_by=group_by,
+        )
+        self._registrations[task_name] = registration
+        return registration
+
+    def get(self, task_name: str) -> Registration:
+        """Return the registration of ``task_name``.
+
+        Raises:
+            UnknownTask: nothing is registered under that name.
+        """
+        try:
+            return self._registrations[task_name]
+        except KeyError:
+            raise UnknownTask(task_name, known=list(self._registrations)) from None
+
+    def queues(self) -> list[str]:
+        """Return every queue a task is registered on, each once, in registration order."""
+        return list(dict.fromkeys(r.queue for r in self._registrations.values()))
+
+    def task_names(self) -> list[str]:
+        """Return every registered task name, in registration order."""
+        return list(self._registrations)

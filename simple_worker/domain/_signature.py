@@ -1,0 +1,76 @@
+"""Whether a payload fits a handler. Pure: no I/O.
+
+Payloads bind by name only. A handler is inspected once, at registration; the
+check per task is then two set operations. The matcher refuses, it never drops:
+an unexpected key is an error, not a silently ignored argument.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from simple_worker.domain._errors import PayloadMismatch, UnsupportedHandler
+
+_BY_NAME = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+@attrs.frozen
+class HandlerSignature:
+    """The keyword parameters a task handler takes."""
+
+    task_name: str
+    required: frozenset[str]
+    optional: frozenset[str]
+    takes_any_keyword: bool
+
+    @classmethod
+    def of(cls, task_name: str, handler: Callable[..., Any]) -> HandlerSignature:
+        """Inspect ``handler``.
+
+        Raises:
+            UnsupportedHandler: it has positional-only parameters or ``*args``, or
+                its signature cannot be inspected.
+        """
+        try:
+            parameters = inspect.signature(handler).parameters.values()
+        except (TypeError, ValueError) as exc:
+            raise UnsupportedHandler(
+                task_name, [], f"the signature of {handler!r} cannot be inspected ({exc})"
+            ) from exc
+        positional_only = [p.name for p in parameters if p.kind is p.POSITIONAL_ONLY]
+        if positional_only:
+            raise UnsupportedHandler(
+                task_name, positional_only, "it has positional-only parameters"
+            )
+        var_positional = [f"*{p.name}" for p in parameters if p.kind is p.VAR_POSITIONAL]
+        if var_positional:
+            raise UnsupportedHandler(task_name, var_positional, "it takes *args")
+        by_name = [p for p in parameters if p.kind in _BY_NAME]
+        return cls(
+            task_name=task_name,
+            required=frozenset(p.name for p in by_name if p.default is p.empty),
+            optional=frozenset(p.name for p in by_name if p.default is not p.empty),
+            takes_any_keyword=any(p.kind is p.VAR_KEYWORD for p in parameters),
+        )
+
+    def takes(self, name: str) -> bool:
+        """Return whether the handler has a parameter (or ``**kwargs``) for ``name``."""
+        return name in self.required or name in self.optional or self.takes_any_keyword
+
+    def check(self, payload: Mapping[str, object]) -> None:
+        """Do nothing if ``payload`` binds to the handler.
+
+        Raises:
+            PayloadMismatch: names the missing and the unexpected keys.
+        """
+        keys = payload.keys()
+        missing = self.required - keys
+        unexpected = set() if self.takes_any_keyword else keys - self.required - self.optional
+        if missing or unexpected:
+            raise PayloadMismatch(
+                self.task_name, missing=list(missing), unexpected=list(unexpected)
+            )

@@ -1,0 +1,1 @@
+"""The producer: validates tasks and sends them through the queue port. Private."""

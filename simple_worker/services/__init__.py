@@ -1,1 +1,0 @@
-"""Application services: producing and consuming tasks through the ports only."""

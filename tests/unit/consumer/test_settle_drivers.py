@@ -1,0 +1,150 @@
+"""The threaded worker and the testing worker settle every case the same way.
+
+Each case sets up queues and one or two messages on an in-memory queue with a
+fake clock, runs one driver until nothing is left to receive, then records what
+the queues look like now and as the clock moves on. Both drivers must leave the
+same record.
+"""
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from simple_worker import App, RetryIntervals
+from simple_worker.ports.queue import OutgoingMessage
+from simple_worker.testing import FakeClock
+
+CHECKPOINTS = (0, 4, 5, 29, 30, 59, 60, 899, 900)
+
+
+def plain(app):
+    app.queue.create_queue("q", visibility_timeout=30)
+
+
+def with_dlq(app):
+    app.queue.create_queue("q-dlq", visibility_timeout=30)
+    app.queue.create_queue(
+        "q", visibility_timeout=30, dead_letter_queue="q-dlq", max_receive_count=3
+    )
+
+
+def fifo(app):
+    app.queue.create_queue("q-dlq.fifo", visibility_timeout=30)
+    app.queue.create_queue(
+        "q.fifo", visibility_timeout=30, dead_letter_queue="q-dlq.fifo", max_receive_count=2
+    )
+
+
+def handlers(app, queue="q"):
+    app.register_task_handler("ok", queue=queue)(lambda n=0: None)
+    app.register_task_handler("boom", queue=queue)(lambda n=0: 1 / 0)
+
+
+def succeed(app):
+    plain(app)
+    handlers(app)
+    app.add_task("ok")
+
+
+def fail(app):
+    plain(app)
+    handlers(app)
+    app.add_task("boom")
+
+
+def fail_with_dlq(app):
+    with_dlq(app)
+    handlers(app)
+    app.add_task("boom")
+
+
+def reject_with_dlq(app):
+    with_dlq(app)
+    handlers(app)
+    app.queue.send_batch("q", [OutgoingMessage("m", "not json")])
+
+
+def reject_without_dlq(app):
+    plain(app)
+    handlers(app)
+    app.queue.send_batch("q", [OutgoingMessage("m", '{"task_name": "nobody", "task_payload": {}}')])
+
+
+def defer(app):
+    plain(app)
+    handlers(app)
+    app.with_options(not_before=app.clock.now() + timedelta(hours=2)).add_task("ok")
+    app.clock.advance(900)  # it arrives early, after SQS's longest delay
+
+
+def fifo_failure_holds_its_group_back(app):
+    fifo(app)
+    handlers(app, queue="q.fifo")
+    sender = app.with_options(group_id="g")
+    sender.add_task("boom", n=1)
+    sender.add_task("ok", n=2)
+
+
+CASES = {
+    "success": (succeed, None),
+    "failure": (fail, None),
+    "failure, retry policy": (fail, RetryIntervals([5])),
+    "failure, dead-letter queue": (fail_with_dlq, RetryIntervals([0])),
+    "rejection, dead-letter queue": (reject_with_dlq, None),
+    "rejection, no dead-letter queue": (reject_without_dlq, None),
+    "deferral": (defer, None),
+    "FIFO failure": (fifo_failure_holds_its_group_back, None),
+}
+
+
+def record(app, clock, runs):
+    """What the queues hold now and at each checkpoint, and how many runs had each outcome."""
+    names = app.queue.queue_names()
+    seen = []
+    start = 0
+    for checkpoint in CHECKPOINTS:
+        clock.advance(checkpoint - start)
+        start = checkpoint
+        seen.append({name: app.queue.stats(name) for name in names})
+    return runs, seen
+
+
+def run_testing_worker(app, policy, wait_until, worker_running):
+    report = app.testing_worker(retry_policy=policy).run_all(raise_errors=False)
+    return Counter(run.outcome.value for run in report.runs)
+
+
+def run_threaded_worker(app, policy, wait_until, worker_running):
+    worker = app.worker(wait_seconds=0, retry_policy=policy, threads=2)
+
+    def idle():
+        return worker.running_count() == 0 and worker.buffered_count() == 0
+
+    def empty_receives():
+        return worker.receive_counts()["empty_receives"]
+
+    with worker_running(worker):
+        wait_until(lambda: sum(worker.counts.values()) > 0)
+        wait_until(idle)
+        # Settled once receives keep coming back empty with nothing held.
+        seen = empty_receives()
+        wait_until(lambda: idle() and empty_receives() >= seen + 3)
+    return Counter({k: v for k, v in worker.counts.items() if v})
+
+
+DRIVERS = {"testing worker": run_testing_worker, "threaded worker": run_threaded_worker}
+
+
+@pytest.mark.parametrize(("setup", "policy"), CASES.values(), ids=CASES.keys())
+def test_both_drivers_settle_the_same_way(setup, policy, wait_until, worker_running):
+    records = {}
+    for name, drive in DRIVERS.items():
+        clock = FakeClock()
+        app = App(testing_mode=True, clock=clock)
+        setup(app)
+        runs = drive(app, policy, wait_until, worker_running)
+        records[name] = record(app, clock, runs)
+
+    assert records["testing worker"] == records["threaded worker"]
+    assert records["testing worker"][0]  # something ran: the case is not empty
