@@ -13,6 +13,7 @@ from simple_worker.app import App
 from simple_worker.domain.errors import (
     ConfigurationError,
     DuplicateTaskName,
+    HandlerReturnedAwaitable,
     InvalidPayload,
     InvalidQueueName,
     InvalidTaskName,
@@ -31,6 +32,7 @@ from simple_worker.domain.errors import (
     TooManyTasks,
     UnknownTask,
     UnsupportedHandler,
+    WorkerThreadDied,
 )
 from simple_worker.domain.options import TaskOptions
 from simple_worker.domain.task import Delivery, Task
@@ -53,6 +55,7 @@ __all__ = [
     "Dispatched",
     "DuplicateTaskName",
     "ExponentialBackoff",
+    "HandlerReturnedAwaitable",
     "InvalidPayload",
     "InvalidQueueName",
     "InvalidTaskName",
@@ -83,6 +86,7 @@ __all__ = [
     "UnknownTask",
     "UnsupportedHandler",
     "Worker",
+    "WorkerThreadDied",
     "__version__",
     "current_task",
 ]

@@ -77,12 +77,17 @@ class TestingWorker:
         """Run queued tasks until every queue is empty, including tasks that tasks enqueue.
 
         A task that fails stays in its queue, invisible for the visibility timeout
-        as on SQS; ``run_all`` does not retry it.
+        as on SQS; ``run_all`` does not retry it. Whatever a handler raises fails
+        its task, `BaseException` included (``SystemExit``, ``KeyboardInterrupt``),
+        as on the real worker; a handler that returns a coroutine fails with
+        `HandlerReturnedAwaitable`.
 
         Args:
             raise_errors: re-raise the first handler error (or the reason a message
-                could not run) at once, so the test fails loudly. With False, carry
-                on and collect failures in the report.
+                could not run) at once, so the test fails loudly: the original
+                exception, ``SystemExit`` included. With False, carry on and collect
+                failures in the report; but a ``KeyboardInterrupt`` is re-raised
+                all the same, since on the caller's thread it may be Ctrl-C.
             max_tasks: stop with `TooManyTasks` after this many messages.
 
         Returns:
@@ -90,8 +95,9 @@ class TestingWorker:
 
         Raises:
             TooManyTasks: more than ``max_tasks`` messages: probably an endless chain.
-            Exception: with ``raise_errors``, the first error a handler raised, or the
-                `TaskRefused` / `MessageDecodeError` of a message that cannot run.
+            BaseException: with ``raise_errors``, the first error a handler raised, or
+                the `TaskRefused` / `MessageDecodeError` of a message that cannot run;
+                a handler's ``KeyboardInterrupt`` in any case.
         """
         self.dispatcher.middleware.worker_started(self)
         try:
@@ -150,7 +156,9 @@ class TestingWorker:
             now = self.clock.now()
             if send_on(self.queue, message, dispatched.task, now):
                 self.queue.delete_batch(message.queue, [message.receipt])
-        elif raise_errors and dispatched.error is not None:
+        elif dispatched.error is not None and (
+            raise_errors or isinstance(dispatched.error, KeyboardInterrupt)
+        ):
             raise dispatched.error
         return dispatched
 

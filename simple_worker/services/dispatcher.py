@@ -40,7 +40,7 @@ class Outcome(enum.Enum):
     SUCCEEDED = "succeeded"
     """The handler returned: delete the message."""
     FAILED = "failed"
-    """The handler raised: leave the message for SQS to deliver again."""
+    """The handler raised (any `BaseException`): leave the message for SQS to deliver again."""
     REJECTED = "rejected"
     """The message cannot run (not an envelope, unknown task, payload mismatch)."""
     DEFERRED = "deferred"
@@ -51,6 +51,8 @@ class Outcome(enum.Enum):
 class Dispatched:
     """What became of one message; ``task`` is None when the body did not decode.
 
+    ``error`` is why it failed or was rejected: for a failure, whatever the handler
+    raised, which may be any `BaseException` (``SystemExit``, ``KeyboardInterrupt``).
     ``duration`` is the seconds the task took, middleware and hooks included; None
     for a rejected message or when the dispatcher has no clock.
     """
@@ -58,7 +60,7 @@ class Dispatched:
     message: ReceivedMessage
     outcome: Outcome
     task: Task | None = None
-    error: Exception | None = None
+    error: BaseException | None = None
     duration: float | None = None
 
 
@@ -97,6 +99,7 @@ class Dispatcher:
             log_unavailable_payload(message, exc)
             return Dispatched(message, Outcome.FAILED, None, exc)
         started = self.clock.monotonic() if self.clock is not None else None
+        error: BaseException | None
         entered, error = self.middleware.before_task(task, message)
         if error is not None:
             logger.error(
@@ -121,12 +124,13 @@ class Dispatcher:
 
     def _execute(
         self, handler: Callable[..., Any], task: Task, message: ReceivedMessage
-    ) -> Exception | None:
+    ) -> BaseException | None:
         try:
             with running(task):
                 return self.executor_factory(handler).run(task).error
-        except Exception as exc:
-            # The executor's own hooks raised; the task may or may not have run.
+        except BaseException as exc:  # user code's error, whatever it is, fails its task only
+            # The executor's own hooks raised, or an executor let the handler's error
+            # through; the task may or may not have run.
             logger.exception(
                 "Task executor failed around task %s",
                 task.name,
