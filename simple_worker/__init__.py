@@ -16,6 +16,7 @@ from simple_worker.consumer._worker import Worker
 from simple_worker.domain._errors import (
     ConfigurationError,
     DuplicateTaskName,
+    HandlerReturnedAwaitable,
     InvalidPayload,
     InvalidQueueName,
     InvalidTaskName,
@@ -34,6 +35,7 @@ from simple_worker.domain._errors import (
     TooManyTasks,
     UnknownTask,
     UnsupportedHandler,
+    WorkerThreadDied,
 )
 from simple_worker.domain._options import TaskOptions
 from simple_worker.domain._task import Delivery, Task
@@ -52,6 +54,7 @@ __all__ = [
     "Dispatched",
     "DuplicateTaskName",
     "ExponentialBackoff",
+    "HandlerReturnedAwaitable",
     "InvalidPayload",
     "InvalidQueueName",
     "InvalidTaskName",
@@ -82,6 +85,7 @@ __all__ = [
     "UnknownTask",
     "UnsupportedHandler",
     "Worker",
+    "WorkerThreadDied",
     "__version__",
     "current_task",
 ]

@@ -52,7 +52,7 @@ class MiddlewareChain:
 
     def before_task(
         self, task: Task, message: ReceivedMessage
-    ) -> tuple[list[Middleware], Exception | None]:
+    ) -> tuple[list[Middleware], BaseException | None]:
         """Call ``before_task`` in order, up to the first that raises.
 
         Returns:
@@ -65,7 +65,7 @@ class MiddlewareChain:
             if method is not None:
                 try:
                     method(task, message)
-                except Exception as exc:  # noqa: BLE001 - becomes the task's failure
+                except BaseException as exc:  # noqa: BLE001 - any error becomes the task's failure
                     _log_error(middleware, "before_task", message, task, exc)
                     return entered, exc
             entered.append(middleware)
@@ -113,7 +113,7 @@ class MiddlewareChain:
             return
         try:
             method(*args)
-        except Exception as exc:  # noqa: BLE001 - an observer's bug must not stop the worker
+        except BaseException as exc:  # noqa: BLE001 - an observer's error must not stop the worker
             _log_error(middleware, name, message, task, exc)
 
 
@@ -135,7 +135,7 @@ def _log_error(
     hook: str,
     message: ReceivedMessage | None,
     task: Task | None,
-    error: Exception,
+    error: BaseException,
 ) -> None:
     fields: dict[str, object] = {"middleware": type(middleware).__qualname__, "hook": hook}
     if message is not None:

@@ -152,8 +152,9 @@ class App:
             InvalidTaskName: the name breaks the naming rules.
             InvalidQueueName: prefix + queue is not a valid SQS queue name.
             DuplicateTaskName: the name already has a handler.
-            UnsupportedHandler: the function has positional-only parameters or
-                ``*args``, or ``group_by`` is not one of its parameters.
+            UnsupportedHandler: the function is ``async def`` (not supported yet),
+                has positional-only parameters or ``*args``, or ``group_by`` is not
+                one of its parameters.
             InvalidTaskOptions: ``delay`` is out of range, or given for a FIFO queue.
         """
         defaults = TaskOptions(delay=delay)

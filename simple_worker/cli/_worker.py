@@ -24,11 +24,14 @@ from simple_worker.adapters.observability._health import HEALTH_PATH, HealthEndp
 from simple_worker.adapters.observability._heartbeat_file import HeartbeatFile
 from simple_worker.adapters.observability._http_server import DEFAULT_HOST, Endpoint, http_servers
 from simple_worker.cli._common import (
+    EXIT_FAILURE,
     EXIT_OK,
     add_app_argument,
     add_queues_argument,
     add_retry_arguments,
     build_worker,
+    err,
+    one_line,
     port_number,
     positive_int,
     require_prometheus,
@@ -37,6 +40,7 @@ from simple_worker.cli._common import (
 )
 from simple_worker.cli._supervisor import DEFAULT_SHUTDOWN_TIMEOUT, supervise
 from simple_worker.consumer._worker import Worker
+from simple_worker.domain._errors import WorkerThreadDied
 from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.middleware import Middleware
 
@@ -50,7 +54,8 @@ _PARENT_CHECK_INTERVAL = 1.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 EPILOG = """\
-exit status: 0 after a graceful stop; 1 an unexpected error, or (with --processes)
+exit status: 0 after a graceful stop; 1 an unexpected error (such as a worker
+thread that died: the worker stops gracefully first), or (with --processes)
 a worker process that did not stop cleanly; 2 a usage or configuration error (bad
 app path, missing queues); 128+N when a second signal N forced the stop; 137 when
 --shutdown-timeout expired and worker processes were killed.
@@ -170,7 +175,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_in_process(args: argparse.Namespace) -> int:
-    """Run one worker in this process until it stops; return 0 (or raise `SystemExit`).
+    """Run one worker in this process until it stops; return its exit status.
+
+    0 after a graceful stop; 1 when a worker thread died (logged at CRITICAL) and
+    the worker stopped for it. A second signal raises `SystemExit` instead.
 
     Raises:
         SimpleWorkerError: the app does not load, an option is out of range, or a
@@ -193,7 +201,11 @@ def run_in_process(args: argparse.Namespace) -> int:
             name="simple-worker-parent-watch",
             daemon=True,
         ).start()
-    worker.start()
+    try:
+        worker.start()
+    except WorkerThreadDied as error:
+        err(f"simple-worker: {one_line(error)}")
+        return EXIT_FAILURE
     return EXIT_OK
 
 

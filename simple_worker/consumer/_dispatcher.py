@@ -72,6 +72,7 @@ class Dispatcher:
             log_unavailable_payload(message, exc)
             return Dispatched(message, Outcome.FAILED, None, exc)
         started = self.clock.monotonic() if self.clock is not None else None
+        error: BaseException | None
         entered, error = self.middleware.before_task(task, message)
         if error is not None:
             logger.error(
@@ -96,12 +97,13 @@ class Dispatcher:
 
     def _execute(
         self, handler: Callable[..., Any], task: Task, message: ReceivedMessage
-    ) -> Exception | None:
+    ) -> BaseException | None:
         try:
             with running(task):
                 return self.executor_factory(handler).run(task).error
-        except Exception as exc:
-            # The executor's own hooks raised; the task may or may not have run.
+        except BaseException as exc:  # user code's error, whatever it is, fails its task only
+            # The executor's own hooks raised, or an executor let the handler's error
+            # through; the task may or may not have run.
             logger.exception(
                 "Task executor failed around task %s",
                 task.name,

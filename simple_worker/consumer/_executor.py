@@ -5,16 +5,27 @@ overrides `context()` (for example to enter a Flask ``app_context()``) or the
 ``log_start`` / ``success_handler`` / ``failure_handler`` hooks works unchanged.
 The default hooks write the task's started / succeeded / failed log lines; a
 subclass that overrides one without calling ``super()`` replaces that line.
+
+Whatever a handler raises fails its task and nothing more, any `BaseException`
+included: ``sys.exit()``, ``raise KeyboardInterrupt`` or ``GeneratorExit`` in a
+handler is logged and counted like any error, and its message stays for SQS to
+deliver again. On a worker's task thread such an exception can only come from the
+handler itself (Python delivers signals, hence Ctrl-C, to the main thread), and
+letting it through would kill the thread, not the process. A handler that returns
+an awaitable instead of running (async code called without being awaited) fails
+with `HandlerReturnedAwaitable`.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from simple_worker.domain._errors import HandlerReturnedAwaitable
 from simple_worker.domain._task import Task
 from simple_worker.ports.executor import TaskOutcome
 
@@ -51,15 +62,17 @@ class TaskExecutor:
         """Call the handler with the task's payload inside `context()`.
 
         Returns:
-            The outcome: ``error`` is the ``Exception`` the handler (or the context)
-            raised, after `failure_handler` saw it; None after `success_handler`.
+            The outcome: ``error`` is what the handler (or the context) raised, any
+            `BaseException` included, after `failure_handler` saw it; or a
+            `HandlerReturnedAwaitable` when the handler returned an awaitable (a
+            coroutine is closed, never run). None after `success_handler`.
         """
         self.started_at = time.monotonic()
         try:
             self.log_start(task)
             with self.context():
-                self.task_handler_fn(**task.payload)
-        except Exception as exc:  # noqa: BLE001 - any handler error is the task's outcome
+                _refuse_awaitable(task, self.task_handler_fn(**task.payload))
+        except BaseException as exc:  # noqa: BLE001 - whatever a handler raises fails its task only
             self.failure_handler(task, exc)
             return TaskOutcome(error=exc)
         self.success_handler(task)
@@ -93,8 +106,12 @@ class TaskExecutor:
                 },
             )
 
-    def failure_handler(self, task: Task, exc: Exception) -> None:
-        """Log the traceback (not the payload); called after the handler raised."""
+    def failure_handler(self, task: Task, exc: BaseException) -> None:
+        """Log the traceback (not the payload); called after the handler raised.
+
+        ``exc`` may be any `BaseException` (``SystemExit`` from a handler that called
+        ``sys.exit()``); an override annotated ``exc: Exception`` (0.2.x) still runs.
+        """
         logger.error(
             "Failed to process task %s: %s",
             task.name,
@@ -113,6 +130,20 @@ class TaskExecutor:
         if self.log_payloads:
             fields["payload"] = dict(task.payload)
         return fields
+
+
+def _refuse_awaitable(task: Task, result: object) -> None:
+    """Fail a task whose handler returned async code instead of running it."""
+    if inspect.isasyncgen(result):
+        returned = f"an async generator ({getattr(result, '__qualname__', '?')})"
+    elif inspect.iscoroutine(result):
+        result.close()  # unawaited on purpose: closing it spares the RuntimeWarning
+        returned = f"a coroutine ({result.__qualname__})"
+    elif inspect.isawaitable(result):
+        returned = f"an awaitable ({type(result).__qualname__})"
+    else:
+        return
+    raise HandlerReturnedAwaitable(task.name, returned)
 
 
 def task_log_fields(task: Task) -> dict[str, object]:

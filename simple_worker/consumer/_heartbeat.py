@@ -25,7 +25,7 @@ ChangeVisibility = Callable[[str, list[VisibilityChange]], Mapping[str, str]]
 
 
 class VisibilityHeartbeat:
-    """Extends held messages' visibility on a thread of its own until `stop`."""
+    """Extends held messages' visibility, from `run` on the caller's thread, until `stop`."""
 
     def __init__(
         self,
@@ -39,20 +39,13 @@ class VisibilityHeartbeat:
         self._clock = clock
         self._timeouts = {name: max(info.visibility_timeout, 1) for name, info in infos.items()}
         self._stopped = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="simple-worker-heartbeat", daemon=True
-        )
-
-    def start(self) -> None:
-        """Start extending, on a daemon thread."""
-        self._thread.start()
 
     def stop(self) -> None:
-        """Stop extending (the last running task has ended) and wait for the thread."""
+        """Make `run` return (the last running task has ended)."""
         self._stopped.set()
-        self._thread.join()
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Extend due messages every tick until `stop`."""
         # A quarter of the shortest timeout: a due message waits at most that long.
         tick = min(max(min(self._timeouts.values()) / 4, 0.1), 1.0)
         while not self._stopped.wait(tick):

@@ -90,11 +90,16 @@ class TestingWorker:
         or, without one, after the queue's visibility timeout, so with a
         `FakeClock` a test can advance time and run it again; ``run_all`` itself
         does not wait for it.
+        Whatever a handler raises fails its task, `BaseException` included
+        (``SystemExit``, ``KeyboardInterrupt``), as on the real worker; a handler
+        that returns a coroutine fails with `HandlerReturnedAwaitable`.
 
         Args:
             raise_errors: re-raise the first handler error (or the reason a message
-                could not run) at once, so the test fails loudly. With False, carry
-                on and collect failures in the report.
+                could not run) at once, so the test fails loudly: the original
+                exception, ``SystemExit`` included. With False, carry on and collect
+                failures in the report; but a ``KeyboardInterrupt`` is re-raised
+                all the same, since on the caller's thread it may be Ctrl-C.
             max_tasks: stop with `TooManyTasks` after this many messages.
 
         Returns:
@@ -102,8 +107,9 @@ class TestingWorker:
 
         Raises:
             TooManyTasks: more than ``max_tasks`` messages: probably an endless chain.
-            Exception: with ``raise_errors``, the first error a handler raised, or the
-                `TaskRefused` / `MessageDecodeError` of a message that cannot run.
+            BaseException: with ``raise_errors``, the first error a handler raised, or
+                the `TaskRefused` / `MessageDecodeError` of a message that cannot run;
+                a handler's ``KeyboardInterrupt`` in any case.
         """
         self.dispatcher.middleware.worker_started(self)
         try:
@@ -202,7 +208,8 @@ class TestingWorker:
             runs.append(run)
             if stop_group:
                 stopped_groups.add(message.group_id)
-            if raise_errors and run.error is not None:
+            # A KeyboardInterrupt on the caller's thread may be Ctrl-C: it always stops.
+            if run.error is not None and (raise_errors or isinstance(run.error, KeyboardInterrupt)):
                 settler.release(batch[index + 1 :])
                 raise run.error
 

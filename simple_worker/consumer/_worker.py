@@ -13,6 +13,13 @@ Threads and their jobs:
 
 On `stop` (or SIGTERM/SIGINT) pollers stop, buffered messages are released at
 once (visibility 0), running tasks finish and are deleted, then `start` returns.
+
+A task's error, whatever it is (`BaseException` included), fails that task only
+(see `TaskExecutor`), and an error around one message is logged and the thread
+goes on. A thread that dies all the same (a bug outside that guard) is never
+silent and never replaced: the worker logs it at CRITICAL, stops gracefully, and
+`start` raises `WorkerThreadDied`, so that the process ends and its manager
+restarts it. Replacing the thread could hide a bug that kills every replacement.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from contextlib import AbstractContextManager
 import attrs
 
 from simple_worker._large_payloads import payload_cleanup
+from simple_worker._log_fields import message_fields
 from simple_worker.consumer._buffer import HeldMessages
 from simple_worker.consumer._deleter import DeleteBatcher
 from simple_worker.consumer._dispatcher import Dispatcher
@@ -33,7 +41,7 @@ from simple_worker.consumer._heartbeat import VisibilityHeartbeat
 from simple_worker.consumer._poller import RECEIVE_COUNTS, QueuePoller
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._settler import Settler
-from simple_worker.domain._errors import ConfigurationError, QueueNotFound
+from simple_worker.domain._errors import ConfigurationError, QueueNotFound, WorkerThreadDied
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.middleware import Dispatched, Outcome
@@ -116,6 +124,8 @@ class Worker:
         self._held = HeldMessages(clock, options.capacity)
         self._deleter = DeleteBatcher(queue, clock, options.delete_max_wait)
         self._counts_lock = threading.Lock()
+        self._died: tuple[str, BaseException] | None = None
+        """The first thread that died, and of what."""
 
     def start(self) -> None:
         """Consume until `stop` is called or SIGTERM/SIGINT arrives; then stop gracefully.
@@ -124,6 +134,8 @@ class Worker:
             QueueNotFound: one or more queues do not exist (all are named), before
                 anything is received.
             SystemExit: a second SIGTERM/SIGINT arrived while stopping.
+            WorkerThreadDied: one of the worker's threads died of an unexpected
+                error (logged at CRITICAL); the worker stopped gracefully first.
         """
         if self._started:
             raise RuntimeError("A Worker runs once; make another with app.worker().")
@@ -138,6 +150,9 @@ class Worker:
         else:
             with self._signal_scope(self.stop):
                 self._run()
+        if self._died is not None:
+            thread_name, error = self._died
+            raise WorkerThreadDied(thread_name, error) from error
 
     def buffered_count(self) -> int:
         """Return how many received messages wait for a task thread."""
@@ -208,7 +223,7 @@ class Worker:
         heartbeat = VisibilityHeartbeat(
             self._held, self._infos, self._settler.change_visibility, self._clock
         )
-        heartbeat.start()
+        heartbeat_thread = self._spawn("heartbeat", heartbeat.run)
         runners = [self._spawn(f"task-{n}", self._run_tasks) for n in range(self.options.threads)]
         for name in self.queue_names:
             poller = QueuePoller(
@@ -229,6 +244,7 @@ class Worker:
         for runner in runners:
             runner.join()
         heartbeat.stop()
+        heartbeat_thread.join()
         self._deleter.stop()
         logger.info(
             "Worker stopped",
@@ -255,10 +271,28 @@ class Worker:
     def _spawn(self, name: str, target: Callable[..., None], *args: object) -> threading.Thread:
         # Daemon threads: a second signal must be able to end the process at once.
         thread = threading.Thread(
-            target=target, args=args, name=f"simple-worker-{name}", daemon=True
+            target=self._watch, args=(target, *args), name=f"simple-worker-{name}", daemon=True
         )
         thread.start()
         return thread
+
+    def _watch(self, target: Callable[..., None], *args: object) -> None:
+        """Run a thread's loop; if it dies, stop the worker loudly instead of running on."""
+        try:
+            target(*args)
+        except BaseException as exc:  # whatever it was: reported here, then by start()
+            name = threading.current_thread().name
+            with self._counts_lock:
+                if self._died is None:
+                    self._died = (name, exc)
+            logger.critical(
+                "Worker thread %s died of %s: stopping the worker",
+                name,
+                type(exc).__name__,
+                exc_info=exc,
+                extra={"error_type": type(exc).__name__},  # and threadName
+            )
+            self.stop()
 
     def _run_tasks(self) -> None:
         while True:
@@ -266,8 +300,12 @@ class Worker:
             if message is not None:
                 try:
                     self._handle(message)
-                except Exception:  # a task thread must outlive a bug around one task
-                    logger.exception("Internal error after running a task from %s", message.queue)
+                except BaseException as exc:  # a task thread outlives any one message
+                    logger.exception(
+                        "Internal error after running a task from %s",
+                        message.queue,
+                        extra={**message_fields(message), "error_type": type(exc).__name__},
+                    )
             elif self._stopping.is_set():
                 return
 

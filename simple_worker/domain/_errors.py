@@ -22,7 +22,9 @@ errors and nothing else::
     │   └── SendFailed             some tasks of a send were not accepted
     ├── PayloadNotFound            a large task's stored body is not in its bucket
     ├── PayloadStoreError          the large-payload store (S3) failed a call
-    └── TooManyTasks               the testing worker hit its task limit
+    ├── TooManyTasks               the testing worker hit its task limit
+    ├── HandlerReturnedAwaitable   a handler returned a coroutine: the task failed, unrun
+    └── WorkerThreadDied           a worker's thread died of a bug: the worker stopped
 
 Messages state the facts and the next step.
 """
@@ -84,18 +86,30 @@ class DuplicateTaskName(RegistrationError):
         )
 
 
-class UnsupportedHandler(RegistrationError):
-    """Raised when a handler's signature cannot take a keyword-only JSON payload."""
+_KEYWORD_ADVICE = (
+    "Payloads are passed by keyword only: give every parameter a name that callers can use."
+)
 
-    def __init__(self, task_name: str, parameters: Sequence[str], reason: str) -> None:
+
+class UnsupportedHandler(RegistrationError):
+    """Raised when a handler cannot be run as registered (its signature, or ``async def``).
+
+    ``advice`` is the next step the message ends with; by default, how payloads bind.
+    """
+
+    def __init__(
+        self,
+        task_name: str,
+        parameters: Sequence[str],
+        reason: str,
+        advice: str = _KEYWORD_ADVICE,
+    ) -> None:
         self.task_name = task_name
         self.parameters = tuple(parameters)
         self.reason = reason
         super().__init__(
             f"The handler for task {task_name!r} cannot be registered: {reason}"
-            f"{' (' + ', '.join(parameters) + ')' if parameters else ''}. "
-            "Payloads are passed by keyword only: "
-            "give every parameter a name that callers can use."
+            f"{' (' + ', '.join(parameters) + ')' if parameters else ''}. {advice}"
         )
 
 
@@ -280,4 +294,39 @@ class TooManyTasks(SimpleWorkerError):
             f"The testing worker ran {limit} tasks and the queues are still not empty: "
             "a task probably enqueues itself in a loop. Raise max_tasks if the chain "
             "is meant to be this long."
+        )
+
+
+class HandlerReturnedAwaitable(SimpleWorkerError):
+    """Raised for a task whose handler returned an awaitable: its code never ran.
+
+    Not raised to a caller: it is the task's outcome (a failure), as a handler's
+    exception would be. A returned coroutine is closed unawaited.
+    """
+
+    def __init__(self, task_name: str, returned: str) -> None:
+        self.task_name = task_name
+        self.returned = returned
+        super().__init__(
+            f"The handler of task {task_name!r} returned {returned} instead of running: "
+            "async handlers are not supported yet, and none of its code ran. Run it to "
+            "the end inside the handler, with asyncio.run(...) for now."
+        )
+
+
+class WorkerThreadDied(SimpleWorkerError):
+    """Raised when a worker's thread died of an unexpected error; the worker then stopped.
+
+    Raised by ``Worker.start`` once the worker has stopped gracefully; the
+    original error is chained (``__cause__``) and was logged at CRITICAL.
+    """
+
+    def __init__(self, thread_name: str, error: BaseException) -> None:
+        self.thread_name = thread_name
+        self.error_type = type(error).__name__
+        super().__init__(
+            f"Worker thread {thread_name} died of {self.error_type}: {error}; the worker "
+            "stopped rather than run on without it. This is a bug: report it with the "
+            "logged traceback. Start the worker again (a process manager or --processes "
+            "restarts it)."
         )

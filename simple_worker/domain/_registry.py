@@ -85,8 +85,9 @@ class TaskRegistry:
             InvalidTaskName: the name breaks the naming rules.
             InvalidQueueName: the queue name is not a valid SQS queue name.
             DuplicateTaskName: the name is taken.
-            UnsupportedHandler: the handler cannot take keyword-only payloads, or
-                ``group_by`` is not one of its parameters.
+            UnsupportedHandler: the handler is asynchronous (``async def``, not
+                supported yet), cannot take keyword-only payloads, or ``group_by``
+                is not one of its parameters.
         """
         check_task_name(task_name)
         check_queue_name(queue)

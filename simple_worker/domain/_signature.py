@@ -3,10 +3,15 @@
 Payloads bind by name only. A handler is inspected once, at registration; the
 check per task is then two set operations. The matcher refuses, it never drops:
 an unexpected key is an error, not a silently ignored argument.
+
+Handlers are synchronous: an ``async def`` (or async generator) handler would
+return without running its body, so it is refused at registration until asyncio
+support lands.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -32,9 +37,19 @@ class HandlerSignature:
         """Inspect ``handler``.
 
         Raises:
-            UnsupportedHandler: it has positional-only parameters or ``*args``, or
-                its signature cannot be inspected.
+            UnsupportedHandler: it is asynchronous (see `async_kind`), it has
+                positional-only parameters or ``*args``, or its signature cannot
+                be inspected.
         """
+        kind = async_kind(handler)
+        if kind is not None:
+            raise UnsupportedHandler(
+                task_name,
+                [],
+                f"it is {kind}",
+                "Async handlers are not supported yet: for now, wrap it in a plain "
+                "(sync) def that runs it with asyncio.run(...).",
+            )
         try:
             parameters = inspect.signature(handler).parameters.values()
         except (TypeError, ValueError) as exc:
@@ -74,3 +89,24 @@ class HandlerSignature:
             raise PayloadMismatch(
                 self.task_name, missing=list(missing), unexpected=list(unexpected)
             )
+
+
+def async_kind(handler: Callable[..., Any]) -> str | None:
+    """Return what makes ``handler`` asynchronous, or None for a synchronous callable.
+
+    Sees through `functools.partial` and bound methods, to an object's ``__call__``,
+    and (Python 3.12+) honours `inspect.markcoroutinefunction`. A sync wrapper around
+    async code (``functools.wraps`` included) is synchronous: it is what runs.
+    """
+    target: object = handler
+    while isinstance(target, functools.partial):
+        target = target.func
+    candidates = [("", target)]
+    if callable(target) and not inspect.isroutine(target) and not inspect.isclass(target):
+        candidates.append(("an object whose __call__ is ", target.__call__))
+    for owner, candidate in candidates:
+        if inspect.isasyncgenfunction(candidate):
+            return f"{owner}an async generator function (async def with yield)"
+        if inspect.iscoroutinefunction(candidate):
+            return f"{owner}a coroutine function (async def)"
+    return None

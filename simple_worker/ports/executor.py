@@ -14,9 +14,12 @@ __all__ = ["ExecutorFactory", "ExecutorPort", "TaskOutcome"]
 
 @attrs.frozen
 class TaskOutcome:
-    """How running a task ended: ``error`` is what the handler raised, or None."""
+    """How running a task ended: ``error`` is what the handler raised, or None.
 
-    error: Exception | None = None
+    Any `BaseException` (``SystemExit``, ``KeyboardInterrupt`` too) is a failure.
+    """
+
+    error: BaseException | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -30,8 +33,10 @@ class ExecutorPort(Protocol):
     def run(self, task: Task) -> TaskOutcome:
         """Call the handler with the task's payload as keyword arguments.
 
-        An ``Exception`` from the handler is caught and returned in the outcome;
-        anything else (``KeyboardInterrupt``, ``SystemExit``) propagates.
+        Whatever the handler raises, any `BaseException` included (``SystemExit``,
+        ``KeyboardInterrupt``), is caught and returned in the outcome: it fails that
+        task only. An executor that lets one through fails the task all the same
+        (the dispatcher catches it); only returning normally is a success.
         """
 
 

@@ -26,7 +26,7 @@ class Outcome(enum.Enum):
     SUCCEEDED = "succeeded"
     """The handler returned: delete the message."""
     FAILED = "failed"
-    """The handler raised: leave the message for SQS to deliver again."""
+    """The handler raised (any `BaseException`): leave the message for SQS to deliver again."""
     REJECTED = "rejected"
     """The message cannot run (not an envelope, unknown task, payload mismatch)."""
     DEFERRED = "deferred"
@@ -39,6 +39,8 @@ class Outcome(enum.Enum):
 class Dispatched:
     """What became of one message; ``task`` is None when the body did not decode.
 
+    ``error`` is why it failed or was rejected: for a failure, whatever the handler
+    raised, which may be any `BaseException` (``SystemExit``, ``KeyboardInterrupt``).
     ``duration`` is the seconds the task took, middleware and hooks included; None
     for a rejected message or when the dispatcher has no clock.
     """
@@ -46,7 +48,7 @@ class Dispatched:
     message: ReceivedMessage
     outcome: Outcome
     task: Task | None = None
-    error: Exception | None = None
+    error: BaseException | None = None
     duration: float | None = None
 
 

@@ -183,6 +183,17 @@ def test_registering_a_handler_with_star_args_is_refused(app):
         app.register_task_handler("t")(lambda *args: None)
 
 
+def test_registering_an_async_handler_is_refused_and_leaves_the_name_unregistered(app):
+    with pytest.raises(UnsupportedHandler, match="Async handlers are not supported yet"):
+
+        @app.register_task_handler("notify")
+        async def notify(user_id):
+            pass
+
+    with pytest.raises(UnknownTask):
+        app.add_task("notify", user_id=1)
+
+
 def test_registering_with_a_prefix_that_makes_an_invalid_queue_name_is_refused():
     app = App(queue_prefix="bad prefix ", testing_mode=True)
 

@@ -183,7 +183,7 @@ def _consumer_attributes(message: ReceivedMessage) -> dict[str, str | int]:
     }
 
 
-def _record_error(span: Span, error: Exception) -> None:
+def _record_error(span: Span, error: BaseException) -> None:
     error_type = type(error)
     qualified = (
         error_type.__qualname__

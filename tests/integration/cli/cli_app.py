@@ -10,6 +10,9 @@ Environment:
 - ``CLI_TEST_BREAK_CHILDREN``: when set, importing this module fails inside a
   supervised worker process (``SIMPLE_WORKER_PROCESS`` is set), so that process
   exits with status 2 while the supervisor's own checks passed.
+- ``CLI_TEST_BREAK_TASK_THREADS``: when set, a middleware plants a bug in the worker
+  where no task's guard covers it (its buffer's ``take``), so that every task thread
+  dies; the worker must then stop and the command exit with status 1.
 """
 
 import json
@@ -28,7 +31,21 @@ if os.environ.get("CLI_TEST_IMPORT_SLEEP"):
 if os.environ.get("CLI_TEST_BREAK_CHILDREN") and "SIMPLE_WORKER_PROCESS" in os.environ:
     raise RuntimeError("this worker process is broken on purpose")
 
-app = App.init(queue_prefix=os.environ["CLI_TEST_PREFIX"])
+
+class BreakTaskThreads:
+    """Fault injection: the worker's task threads die of an error outside any task."""
+
+    def worker_started(self, worker):
+        def take(timeout):
+            raise RuntimeError("a bug outside the per-message guard")
+
+        worker._held.take = take  # the worker's own internals: nothing else reaches there
+
+
+app = App.init(
+    queue_prefix=os.environ["CLI_TEST_PREFIX"],
+    middleware=[BreakTaskThreads()] if os.environ.get("CLI_TEST_BREAK_TASK_THREADS") else [],
+)
 not_an_app = "just a string"
 
 

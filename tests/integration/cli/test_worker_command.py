@@ -136,3 +136,28 @@ def test_a_signal_while_the_app_imports_stops_the_worker_cleanly(
 
     assert worker.wait() == 0
     assert "Worker stopped" in worker.stderr()
+
+
+def test_a_task_thread_that_dies_stops_the_worker_command_with_status_1(
+    create_queue, producer, start_cli, records, wait_until
+):
+    create_queue("default")
+    producer.add_task("record", n=1)
+    worker = start_cli(
+        "worker",
+        "cli_app:app",
+        "--wait-seconds",
+        "1",
+        "--threads",
+        "2",
+        env={"CLI_TEST_BREAK_TASK_THREADS": "1"},
+    )
+
+    assert worker.wait() == 1
+    stderr = worker.stderr()
+    assert "CRITICAL" in stderr
+    assert "Worker thread simple-worker-task-0 died of RuntimeError: stopping the worker" in stderr
+    assert "a bug outside the per-message guard" in stderr  # its traceback
+    assert "Worker stopped" in stderr  # gracefully: received messages were released
+    assert "simple-worker: Worker thread simple-worker-task-" in stderr.splitlines()[-1]
+    assert records() == []

@@ -5,7 +5,8 @@ Loaded by path (see conftest.py). Pure: it reads what the run left behind.
 Inputs:
 
 - executions, from the record file: task ``n`` started in process ``pid`` at
-  ``start`` and, unless the process was killed first, ended at ``end``;
+  ``start`` and, unless the process was killed first, ended at ``end``: returned,
+  or ``failed`` (its handler called ``sys.exit()``: an ``exit`` record);
 - signals: when each process got SIGKILL or SIGTERM;
 - the fault proxy's exchanges: every request with its answer and its fault. From
   them come the *deliveries* (a ReceiveMessage answer carrying task ``n``'s message
@@ -20,7 +21,8 @@ visibility deadline is known between two bounds: from receive + the queue's
 visibility timeout, moved to ``t + timeout`` by each visibility change of its
 receipt done at ``t``; the checks below use whichever bound makes a finding certain.
 
-1. Lost: a task with no ``end`` record. Must be none.
+1. Lost: a task with no ``end`` record (no execution that returned). Must be none:
+   a task whose handler failed must run again, not vanish.
 2. Window: each execution ran inside the window of the delivery it came from (its
    process's latest delivery of the task before it started): it ended (or its
    process was SIGKILLed) before the latest possible deadline. Outside it, another
@@ -32,6 +34,8 @@ receipt done at ``t``; the checks below use whichever bound makes a finding cert
    - ``send reply lost``: ``e2`` came from another message with the same task: a
      SendMessageBatch was done twice because its reply was lost and botocore retried;
      ``resent after SendFailed``: the producer sent the task again;
+   - ``failed, delivered again``: ``e1``'s handler failed (``sys.exit()``), which
+     leaves the message for SQS to deliver again: expected, not a duplicate;
    - ``released by a retried call``: as below, but a release (visibility 0) of an
      earlier receipt of the message, retried by botocore after its reply was lost,
      reached the queue after it had handed the message out again (moto honours the
@@ -49,7 +53,8 @@ receipt done at ``t``; the checks below use whichever bound makes a finding cert
    - ``delete failed``: every attempt to delete ``e1``'s receipt faulted;
    - otherwise ``unexplained``.
 
-   Allowed: a kill, or a lost reply or failed call (`ALLOWED_CAUSES`). A duplicate
+   Allowed: a kill, a lost reply or failed call, or a failed handler
+   (`ALLOWED_CAUSES`). A duplicate
    is *early* when ``e2`` started less than one visibility timeout after ``e1``
    started (the issue's rule); early ones are counted separately.
 """
@@ -75,7 +80,8 @@ LOST_REPLY_CAUSES = frozenset(
         "released by a retried call",
     }
 )
-ALLOWED_CAUSES = KILL_CAUSES | LOST_REPLY_CAUSES
+FAILURE_CAUSES = frozenset({"failed, delivered again"})
+ALLOWED_CAUSES = KILL_CAUSES | LOST_REPLY_CAUSES | FAILURE_CAUSES
 _PID = re.compile(r"sw-pid/(\d+)")
 
 
@@ -85,6 +91,8 @@ class Execution:
     pid: int
     start: float
     end: float | None
+    failed: bool = False
+    """The handler raised (``sys.exit()``) at ``end``: the task is still to do."""
 
 
 @dataclass(frozen=True)
@@ -130,13 +138,18 @@ def save_exchanges(exchanges, path):
 
 
 def executions_from(records):
-    """The executions in a record file's lines (``start`` and ``end`` events)."""
-    ends = {(r["n"], r["pid"], r["start"]): r["end"] for r in records if r["event"] == "end"}
-    return [
-        Execution(r["n"], r["pid"], r["start"], ends.get((r["n"], r["pid"], r["start"])))
+    """The executions in a record file's lines (``start``, and ``end`` or ``exit``, events)."""
+    ends = {
+        (r["n"], r["pid"], r["start"]): (r["end"], r["event"] == "exit")
         for r in records
-        if r["event"] == "start"
-    ]
+        if r["event"] in ("end", "exit")
+    }
+    executions = []
+    for r in records:
+        if r["event"] == "start":
+            end, failed = ends.get((r["n"], r["pid"], r["start"]), (None, False))
+            executions.append(Execution(r["n"], r["pid"], r["start"], end, failed))
+    return executions
 
 
 def _task_n(body):
@@ -203,6 +216,7 @@ class Report:
     tasks: int
     executions: int
     lost: list[int]
+    failures: int = 0
     duplicates: Counter = field(default_factory=Counter)
     early_duplicates: Counter = field(default_factory=Counter)
     window_violations: list[str] = field(default_factory=list)
@@ -221,6 +235,7 @@ class Report:
             "tasks": self.tasks,
             "executions": self.executions,
             "lost": len(self.lost),
+            "failed_executions": self.failures,
             "duplicates": sum(self.duplicates.values()),
             "duplicates_by_cause": dict(self.duplicates),
             "early_duplicates_by_cause": dict(self.early_duplicates),
@@ -243,7 +258,10 @@ def analyse(tasks, executions, signals, trace, visibility_timeout):
     report = Report(
         tasks=tasks,
         executions=len(executions),
-        lost=[n for n in range(tasks) if not any(e.end for e in by_task.get(n, []))],
+        lost=[
+            n for n in range(tasks) if not any(e.end and not e.failed for e in by_task.get(n, []))
+        ],
+        failures=sum(e.failed for e in executions),
         deliveries=len(trace.deliveries),
         lost_receive_replies=sum(not d.delivered for d in trace.deliveries),
         max_receive_count=max((d.receive_count for d in trace.deliveries), default=0),
@@ -335,6 +353,8 @@ class _Checker:
             if self._released_by_a_retry(d1, d2):
                 return "released by a retried call"
             return "queue delivered twice"
+        if e1.failed:
+            return "failed, delivered again"
         killed = self.killed_at(e1.pid)
         if e1.end is None:
             return "killed while running" if killed is not None else "unexplained"

@@ -155,7 +155,7 @@ def make_producer(prefix, endpoint_url, **config):
     app = App(queue_prefix=prefix, queue=queue)
 
     @app.register_task_handler("record")
-    def record(n, sleep=0.0): ...
+    def record(n, sleep=0.0, exit_first=False): ...
 
     return app
 

@@ -3,12 +3,15 @@
     python reliability_worker.py --endpoint URL --prefix PREFIX --record FILE
         [--threads N] [--wait-seconds S] [--read-timeout S] [--log-sqs-calls]
 
-It registers ``record(n, sleep=0.0)`` on queue ``default`` and consumes until
-SIGTERM/SIGINT. Each execution appends two JSON lines to the record file, one
-``write`` each in append mode (fsynced), so processes can share it:
+It registers ``record(n, sleep=0.0, exit_first=False)`` on queue ``default`` and
+consumes until SIGTERM/SIGINT. Each execution appends two JSON lines to the record
+file, one ``write`` each in append mode (fsynced), so processes can share it:
 ``{"event": "start", "n": n, "pid": ..., "start": t0}`` before the handler sleeps
 ``sleep`` seconds, and ``{"event": "end", ..., "end": t1}`` after. A SIGKILL in
-between leaves the start alone.
+between leaves the start alone. With ``exit_first``, an execution that finds no
+``exit`` record of its task in the file appends ``{"event": "exit", ..., "end": t1}``
+instead of ``end`` and calls ``sys.exit(1)``: the task fails once (a BaseException
+from a handler), and must run again after its visibility timeout.
 
 The SQS client is the library's own (`SQSQueue`, botocore's standard retries, 5
 attempts), with ``sw-pid/<pid>`` added to its User-Agent so that the fault proxy
@@ -20,6 +23,7 @@ worker is ready when it logs "Worker started".
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -44,13 +48,32 @@ def build_app(args: argparse.Namespace) -> App:
     app = App(queue_prefix=args.prefix, queue=queue)
 
     @app.register_task_handler("record")
-    def record(n: int, sleep: float = 0.0) -> None:
+    def record(n: int, sleep: float = 0.0, exit_first: bool = False) -> None:
         start = time.time()
         append_record(args.record, event="start", n=n, start=start)
         time.sleep(sleep)
+        if exit_first and not has_exited(args.record, n):
+            append_record(args.record, event="exit", n=n, start=start, end=time.time())
+            sys.exit(1)
         append_record(args.record, event="end", n=n, start=start, end=time.time())
 
     return app
+
+
+def has_exited(path: str, n: int) -> bool:
+    """Whether the record file holds an ``exit`` record of task ``n``."""
+    try:
+        with open(path) as lines:
+            for line in lines:
+                try:
+                    record = json.loads(line)
+                except ValueError:  # a line another process is still writing
+                    continue
+                if record.get("event") == "exit" and record.get("n") == n:
+                    return True
+    except FileNotFoundError:
+        pass
+    return False
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

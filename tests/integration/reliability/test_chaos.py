@@ -10,6 +10,10 @@ every task has run, faults stop, the queue drains and the workers stop with
 SIGTERM. ``chaos_analysis`` then checks: no task lost, every execution inside its
 delivery's visibility window, every duplicate explained by a kill or a lost reply.
 
+One task (`EXITING_TASK`) calls ``sys.exit(1)`` in its handler the first time it
+runs: that execution must fail alone (its worker goes on, and exits 0 when
+stopped) and the task must run again once its visibility timeout has passed.
+
 The short run (250 tasks) is part of the suite. The long run is selected by the
 environment, and writes its figures to ``SIMPLE_WORKER_CHAOS_REPORT`` if set::
 
@@ -56,6 +60,8 @@ READ_TIMEOUT = 3
 """Every client's read timeout: below the proxy's `DELAY`, so a delayed reply is lost."""
 DELAY = 4.0
 BACKLOG = 60
+EXITING_TASK = 7
+"""The task whose first execution raises SystemExit (a BaseException) in its handler."""
 TIME_LIMIT = 60 + TASKS * 0.1
 """A bound on the chaos phase, in seconds; the run fails if tasks are still missing."""
 
@@ -89,6 +95,9 @@ class Feeder:
                 continue
             batch = range(self.sent, min(self.sent + 10, TASKS))
             payloads = [{"n": n, "sleep": self.durations[n]} for n in batch]
+            for payload in payloads:
+                if payload["n"] == EXITING_TASK:
+                    payload["exit_first"] = True
             try:
                 self._producer.add_tasks("record", payloads)
             except SendFailed as error:
@@ -208,9 +217,10 @@ def test_chaos_loses_no_task_and_explains_every_duplicate(
 
     chaos.save_exchanges(proxy.exchanges, tmp_path / "exchanges.jsonl")  # to investigate
     signals = run.signals()
+    executions = chaos.executions_from(records(record_file))
     report = chaos.analyse(
         TASKS,
-        chaos.executions_from(records(record_file)),
+        executions,
         signals,
         chaos.trace_from(proxy.exchanges),
         VISIBILITY_TIMEOUT,
@@ -246,6 +256,13 @@ def test_chaos_loses_no_task_and_explains_every_duplicate(
     assert kills >= 1, "the run killed workers"
     assert terms >= 1, "the run stopped workers"
     assert sum(proxy.injected.values()) > 0, "the run injected faults"
+    failed = [e for e in executions if e.failed]
+    # Two only if two copies of the task ran at once (a send done twice).
+    assert failed, f"seed {SEED}: the run had a handler calling sys.exit()"
+    assert {e.n for e in failed} == {EXITING_TASK}, f"seed {SEED}"
+    workers = {worker.pid: worker for worker in [*run.stopped, *run.live]}
+    if "kill" not in signals.get(failed[0].pid, {}):
+        assert "Failed to process task record: SystemExit" in workers[failed[0].pid].log()
     for worker in [*run.stopped, *run.live]:
         expected = -signal.SIGKILL if "kill" in signals.get(worker.pid, {}) else 0
         assert statuses[worker.pid] == expected, f"worker {worker.pid}:\n{worker.log()[-2000:]}"

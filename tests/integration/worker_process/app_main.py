@@ -4,13 +4,15 @@
         [--threads N] [--wait-seconds S] [--queues default,other] [--handler-sleep S]
         [--log-sqs-requests]
 
-It registers three tasks and consumes until SIGTERM/SIGINT:
+It registers four tasks and consumes until SIGTERM/SIGINT:
 
 - ``record(n, sleep=None)`` on queue ``default`` and ``record_other(n, sleep=None)``
   on queue ``other`` append a JSON line ``{"event": "start", ...}`` to the record
   file, sleep (``sleep``, or ``--handler-sleep`` when the task gives none), then
   append ``{"event": "end", "n": n, "pid": ..., "start": t0, "end": t1}``;
-- ``boom(n)`` on queue ``default`` appends ``{"event": "boom", ...}`` and raises.
+- ``boom(n)`` on queue ``default`` appends ``{"event": "boom", ...}`` and raises;
+- ``exit(n)`` on queue ``default`` appends ``{"event": "exit", ...}`` and calls
+  ``sys.exit(n)``, as a script's code might.
 
 Each line is one ``write`` in append mode, flushed and fsynced, so several
 threads and processes can share one record file.
@@ -58,6 +60,11 @@ def build_app(args: argparse.Namespace) -> App:
     def boom(n: int) -> None:
         append_record(args.record, event="boom", task="boom", n=n, start=time.time())
         raise RuntimeError(f"boom {n}")
+
+    @app.register_task_handler("exit")
+    def exit_(n: int) -> None:
+        append_record(args.record, event="exit", task="exit", n=n, start=time.time())
+        sys.exit(n)
 
     return app
 

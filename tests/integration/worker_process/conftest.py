@@ -115,6 +115,9 @@ def producer(moto_server, prefix):
     @app.register_task_handler("boom")
     def boom(n): ...
 
+    @app.register_task_handler("exit")
+    def exit_(n): ...
+
     return app
 
 

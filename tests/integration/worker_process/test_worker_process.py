@@ -145,6 +145,29 @@ def test_a_failing_task_is_received_again_after_its_visibility_timeout_and_the_w
     assert other_queue.counts() == (0, 0)
 
 
+def test_a_task_that_calls_sys_exit_fails_alone_and_every_later_task_runs(
+    create_queue, producer, start_worker, records, wait_until
+):
+    queue = create_queue(VisibilityTimeout=60)  # the failed task does not come back mid-test
+    worker = start_worker(queues=["default"], threads=1)
+    producer.add_task("exit", n=3)
+    wait_until(lambda: records("exit"), message="the task calling sys.exit() to run")
+    worker.wait_for_log("Failed to process task exit: SystemExit")
+
+    producer.add_tasks("record", [{"n": n} for n in range(30)])
+    wait_until(
+        lambda: len(records("end")) >= 30,
+        message=lambda: f"30 tasks after it to run; {len(records('end'))} did",
+    )
+    wait_until(lambda: queue.counts() == (0, 1), message=lambda: f"deletes: {queue.counts()}")
+
+    assert worker.running()
+    assert worker.stop() == 0  # not the handler's status 3
+    assert sorted(ns(records("end"))) == list(range(30))
+    assert "SystemExit: 3" in worker.log()  # the traceback
+    assert sum(queue.counts()) == 1, "the failed task's message is not deleted"
+
+
 def test_messages_that_cannot_run_are_never_executed_nor_deleted_and_the_worker_goes_on(
     create_queue, producer, start_worker, records, wait_until
 ):

@@ -1,9 +1,11 @@
+import inspect
 import logging
+import sys
 from contextlib import contextmanager
 
 import pytest
 
-from simple_worker import Delivery, Task, TaskExecutor
+from simple_worker import Delivery, HandlerReturnedAwaitable, Task, TaskExecutor
 
 
 def make_task(**payload):
@@ -94,12 +96,110 @@ def test_default_hooks_log_start_success_and_failure_with_task_fields(caplog):
     assert caplog.records[-1].exc_info is not None
 
 
-def test_keyboard_interrupt_in_a_handler_is_not_swallowed():
-    def handler():
-        raise KeyboardInterrupt
+class CustomBaseError(BaseException):
+    """A BaseException of the application's own, not an Exception."""
 
-    with pytest.raises(KeyboardInterrupt):
-        TaskExecutor(handler).run(make_task())
+
+def raise_(error):
+    def handler():
+        raise error
+
+    return handler
+
+
+BASE_EXCEPTIONS = {
+    "SystemExit": lambda: SystemExit(3),
+    "sys.exit()": lambda: SystemExit(None),
+    "KeyboardInterrupt": KeyboardInterrupt,
+    "GeneratorExit": GeneratorExit,
+    "a BaseException subclass": lambda: CustomBaseError("custom"),
+}
+
+
+@pytest.mark.parametrize("make_error", BASE_EXCEPTIONS.values(), ids=BASE_EXCEPTIONS.keys())
+def test_a_base_exception_from_a_handler_fails_the_task_and_is_logged_with_its_traceback(
+    make_error, caplog
+):
+    error = make_error()
+    exits = []
+
+    class Wrapping(TaskExecutor):
+        @contextmanager
+        def context(self):
+            try:
+                yield
+            except BaseException as exc:
+                exits.append(exc)
+                raise
+
+    outcome = Wrapping(raise_(error)).run(make_task())
+
+    assert outcome.error is error
+    assert not outcome.succeeded
+    assert exits == [error], "the context sees the error, as it sees any other"
+    [failed] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert failed.getMessage() == f"Failed to process task t: {type(error).__name__}"
+    assert failed.exc_info[1] is error
+    assert failed.error_type == type(error).__name__
+
+
+def test_a_0_2_failure_handler_typed_for_exception_still_gets_a_base_exception():
+    seen = []
+
+    class Old(TaskExecutor):
+        def failure_handler(self, task, exc: Exception) -> None:
+            seen.append(exc)
+
+    assert Old(lambda: sys.exit(2)).execute(make_task()) is False
+    assert [type(e) for e in seen] == [SystemExit]
+
+
+async def coroutine_function():
+    raise AssertionError("never runs")
+
+
+async def async_generator_function():
+    yield 1
+
+
+class Awaitable:
+    def __await__(self):
+        yield
+
+
+def test_a_handler_that_returns_a_coroutine_fails_and_the_coroutine_is_closed_unrun(caplog):
+    returned = []
+
+    def handler():
+        returned.append(coroutine_function())
+        return returned[0]
+
+    outcome = TaskExecutor(handler).run(make_task())
+
+    assert isinstance(outcome.error, HandlerReturnedAwaitable)
+    assert "returned a coroutine (coroutine_function)" in str(outcome.error)
+    assert "asyncio.run" in str(outcome.error)
+    assert inspect.getcoroutinestate(returned[0]) == inspect.CORO_CLOSED
+    assert "Failed to process task t: HandlerReturnedAwaitable" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("result", "returned"),
+    [
+        (async_generator_function, "an async generator (async_generator_function)"),
+        (Awaitable, "an awaitable (Awaitable)"),
+    ],
+    ids=["an async generator", "an object with __await__"],
+)
+def test_a_handler_that_returns_other_async_objects_fails(result, returned):
+    outcome = TaskExecutor(lambda: result()).run(make_task())
+
+    assert isinstance(outcome.error, HandlerReturnedAwaitable)
+    assert f"returned {returned} instead of running" in str(outcome.error)
+
+
+def test_a_handler_returning_a_plain_value_succeeds():
+    assert TaskExecutor(lambda: [1, 2]).run(make_task()).succeeded
 
 
 def received_task(**payload):

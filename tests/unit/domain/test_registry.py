@@ -1,3 +1,7 @@
+import asyncio
+import functools
+import inspect
+
 import pytest
 
 from simple_worker.domain._errors import (
@@ -180,3 +184,89 @@ def test_two_registries_share_nothing():
     first, second = TaskRegistry(), TaskRegistry()
     first.register("send_email", send_email, "p-default")
     assert second.task_names() == []
+
+
+async def coroutine_handler(to):
+    pass
+
+
+async def async_generator_handler(to):
+    yield to
+
+
+class AsyncCallable:
+    async def __call__(self, to):
+        pass
+
+
+class AsyncMethods:
+    async def send(self, to):
+        pass
+
+
+class SyncCallable:
+    def __call__(self, to):
+        pass
+
+
+def marked_coroutine_function():
+    def handler(to):
+        pass
+
+    return inspect.markcoroutinefunction(handler)
+
+
+def sync_wrapper_of_async():
+    @functools.wraps(coroutine_handler)
+    def handler(to):
+        return asyncio.run(coroutine_handler(to))
+
+    return handler
+
+
+ASYNC_HANDLERS = {
+    "async def": lambda: coroutine_handler,
+    "a partial of an async def": lambda: functools.partial(coroutine_handler),
+    "a partial of a partial of an async def": lambda: functools.partial(
+        functools.partial(coroutine_handler), to="x"
+    ),
+    "an async generator function": lambda: async_generator_handler,
+    "a partial of an async generator function": lambda: functools.partial(async_generator_handler),
+    "an object whose __call__ is async": AsyncCallable,
+    "a partial of an object whose __call__ is async": lambda: functools.partial(AsyncCallable()),
+    "a bound async method": lambda: AsyncMethods().send,
+}
+MARKED = pytest.param(
+    marked_coroutine_function,
+    id="a function marked by inspect.markcoroutinefunction",
+    marks=pytest.mark.skipif(not hasattr(inspect, "markcoroutinefunction"), reason="Python 3.12+"),
+)
+
+
+@pytest.mark.parametrize(
+    "make_handler",
+    [*[pytest.param(make, id=kind) for kind, make in ASYNC_HANDLERS.items()], MARKED],
+)
+def test_register_refuses_an_async_handler_saying_to_wrap_it_in_asyncio_run(make_handler):
+    registry = TaskRegistry()
+    with pytest.raises(UnsupportedHandler) as caught:
+        registry.register("send_email", make_handler(), "p-default")
+    message = str(caught.value)
+    assert "task 'send_email' cannot be registered" in message
+    assert "Async handlers are not supported yet" in message
+    assert "asyncio.run" in message
+    assert registry.task_names() == []
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        send_email,
+        SyncCallable(),
+        functools.partial(send_email, subject="x"),
+        sync_wrapper_of_async(),
+    ],
+    ids=["a function", "an object whose __call__ is sync", "a partial", "a sync wrapper of async"],
+)
+def test_register_accepts_synchronous_callables(handler):
+    TaskRegistry().register("send_email", handler, "p-default")

@@ -3,7 +3,7 @@ import functools
 import pytest
 
 from simple_worker.domain._errors import PayloadMismatch, UnsupportedHandler
-from simple_worker.domain._signature import HandlerSignature
+from simple_worker.domain._signature import HandlerSignature, async_kind
 
 
 def plain(a, b):
@@ -203,3 +203,47 @@ def test_check_error_names_the_task():
         HandlerSignature.of("billing.charge", plain).check({})
     assert caught.value.task_name == "billing.charge"
     assert "task 'billing.charge'" in str(caught.value)
+
+
+async def coroutine_function(a):
+    pass
+
+
+async def async_generator_function(a):
+    yield a
+
+
+class AsyncCallableHandler:
+    async def __call__(self, a):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("handler", "reason"),
+    [
+        (coroutine_function, "it is a coroutine function (async def)"),
+        (functools.partial(coroutine_function, a=1), "it is a coroutine function (async def)"),
+        (async_generator_function, "it is an async generator function (async def with yield)"),
+        (
+            AsyncCallableHandler(),
+            "it is an object whose __call__ is a coroutine function (async def)",
+        ),
+    ],
+    ids=["async def", "a partial of one", "an async generator function", "an async __call__"],
+)
+def test_of_refuses_an_async_handler_and_says_what_makes_it_async(handler, reason):
+    with pytest.raises(UnsupportedHandler) as caught:
+        signature_of(handler)
+    assert caught.value.reason == reason
+    assert caught.value.parameters == ()
+    assert str(caught.value).endswith(
+        "Async handlers are not supported yet: for now, wrap it in a plain (sync) def "
+        "that runs it with asyncio.run(...)."
+    )
+
+
+@pytest.mark.parametrize(
+    "handler", [plain, Handlers().method, CallableHandler(), functools.partial(plain, b=1)]
+)
+def test_async_kind_of_a_synchronous_handler_is_none(handler):
+    assert async_kind(handler) is None
