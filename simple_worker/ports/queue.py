@@ -13,8 +13,8 @@ deduplication id over five minutes, and takes no per-message delay.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -28,7 +28,9 @@ __all__ = [
     "MAX_VISIBILITY_TIMEOUT",
     "MAX_WAIT_SECONDS",
     "AttributeValue",
+    "ObservableQueue",
     "OutgoingMessage",
+    "QueueCall",
     "QueueInfo",
     "QueuePort",
     "QueueStats",
@@ -227,4 +229,30 @@ class QueuePort(Protocol):
 
         Raises:
             QueueNotFound: the queue does not exist.
+        """
+
+
+@attrs.frozen
+class QueueCall:
+    """One call a queue adapter made to its service, as metrics count it."""
+
+    action: str
+    """The service's name for the call, e.g. ``ReceiveMessage``."""
+    queue: str | None = None
+    """The name of the queue the call was about, where it names one."""
+    error: str | None = None
+    """None if the call succeeded; else the service's error code or the exception's class."""
+    received: int | None = None
+    """For a receive that succeeded, how many messages it returned."""
+
+
+@runtime_checkable
+class ObservableQueue(Protocol):
+    """A queue adapter that reports the calls it makes to its service (for metrics)."""
+
+    def add_call_listener(self, listener: Callable[[QueueCall], None]) -> None:
+        """Call ``listener`` after every call to the service, answered or failed.
+
+        It runs on the thread that made the call, once per call (retries within a
+        call not counted). A listener that raises is logged; the call is unaffected.
         """

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
@@ -29,13 +29,18 @@ from simple_worker.adapters.observability._http_server import (
     Route,
 )
 from simple_worker.ports.middleware import Middleware
+from simple_worker.ports.queue import ObservableQueue, QueueCall
 
 logger = logging.getLogger(__name__)
 
 METRICS_PATH = "/metrics"
 DEFAULT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 """Task duration buckets, in seconds: from quick calls to fifteen-minute jobs."""
-_QUEUE_KEY = "simple_worker_queue"  # where a ReceiveMessage call's queue name waits for its answer
+
+
+class _HasQueue(Protocol):
+    @property
+    def queue(self) -> object: ...
 
 
 @runtime_checkable
@@ -43,13 +48,6 @@ class _Counted(Protocol):
     def running_count(self) -> int: ...
 
     def buffered_count(self) -> int: ...
-
-
-@runtime_checkable
-class _Events(Protocol):
-    def register(
-        self, event_name: str, handler: Callable[..., None], unique_id: str | None = None
-    ) -> None: ...
 
 
 class PrometheusMetrics(Middleware):
@@ -69,7 +67,7 @@ class PrometheusMetrics(Middleware):
 
     def __init__(
         self,
-        app: object | None = None,
+        app: _HasQueue | None = None,
         *,
         registry: CollectorRegistry | None = None,
         buckets: Sequence[float] = DEFAULT_BUCKETS,
@@ -135,25 +133,17 @@ class PrometheusMetrics(Middleware):
             self.running.set_function(lambda: self._total("running"))
             self.buffered.set_function(lambda: self._total("buffered"))
         if app is not None:
-            self.instrument_queue(getattr(app, "queue", None))
+            self.instrument_queue(app.queue)
 
     def instrument_queue(self, queue: object) -> bool:
-        """Count the SQS calls of ``queue``'s botocore client (an `SQSQueue`'s ``client``).
+        """Count the calls ``queue`` makes to its service, if it reports them.
 
         Returns:
-            Whether there was a client to hook; False for an in-memory queue.
+            Whether it does (an `SQSQueue` does; an in-memory queue makes no calls).
         """
-        client = getattr(queue, "client", None)
-        events = getattr(getattr(client, "meta", None), "events", None)
-        if not isinstance(events, _Events):
+        if not isinstance(queue, ObservableQueue):
             return False
-        hooks: dict[str, Callable[..., None]] = {
-            "before-parameter-build.sqs.ReceiveMessage": self._note_queue,
-            "after-call.sqs": self._after_call,
-            "after-call-error.sqs": self._after_call_error,
-        }
-        for event, handler in hooks.items():
-            events.register(event, handler, unique_id=f"simple-worker-metrics-{id(self)}-{event}")
+        queue.add_call_listener(self._count_call)
         return True
 
     def answer(self, headers: Mapping[str, str] | None = None) -> HttpAnswer:
@@ -237,53 +227,16 @@ class PrometheusMetrics(Middleware):
             except Exception:  # the gauges must outlive a bug
                 logger.exception("Internal error updating the worker's gauges")
 
-    # botocore calls these with keyword arguments; they must never raise into the call.
-
-    def _note_queue(
-        self,
-        params: Mapping[str, object] | None = None,
-        context: MutableMapping[str, object] | None = None,
-        **_: object,
-    ) -> None:
-        url = (params or {}).get("QueueUrl")
-        if context is not None and isinstance(url, str):
-            context[_QUEUE_KEY] = url.rstrip("/").rsplit("/", 1)[-1]
-
-    def _after_call(
-        self,
-        http_response: object = None,
-        parsed: Mapping[str, Any] | None = None,
-        context: Mapping[str, object] | None = None,
-        event_name: str = "",
-        **_: object,
-    ) -> None:
-        try:
-            action = event_name.rsplit(".", 1)[-1]
-            parsed, context = parsed or {}, context or {}
-            self.sqs_calls.labels(action).inc()
-            status = getattr(http_response, "status_code", 200)
-            if not isinstance(status, int) or status >= 300:  # noqa: PLR2004 - HTTP's own line
-                code = context.get("error_code_override") or parsed.get("Error", {}).get("Code")
-                self.sqs_errors.labels(action, str(code or status)).inc()
-            elif action == "ReceiveMessage":
-                queue = str(context.get(_QUEUE_KEY, ""))
-                received = len(parsed.get("Messages") or ())
-                if received:
-                    self.messages_received.labels(queue).inc(received)
-                else:
-                    self.empty_receives.labels(queue).inc()
-        except Exception:  # an SQS call must not fail because of a metric
-            logger.exception("Internal error counting an SQS call")
-
-    def _after_call_error(
-        self, exception: BaseException | None = None, event_name: str = "", **_: object
-    ) -> None:
-        try:
-            action = event_name.rsplit(".", 1)[-1]
-            self.sqs_calls.labels(action).inc()
-            self.sqs_errors.labels(action, _error_type(exception) or "Unknown").inc()
-        except Exception:  # an SQS call must not fail because of a metric
-            logger.exception("Internal error counting an SQS call")
+    def _count_call(self, call: QueueCall) -> None:
+        self.sqs_calls.labels(call.action).inc()
+        if call.error is not None:
+            self.sqs_errors.labels(call.action, call.error).inc()
+        elif call.received is not None:
+            queue = call.queue or ""
+            if call.received:
+                self.messages_received.labels(queue).inc(call.received)
+            else:
+                self.empty_receives.labels(queue).inc()
 
 
 def multiprocess_route(directory: str) -> Route:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from simple_worker.adapters.sqs._calls import CallReporter
 from simple_worker.adapters.sqs._clients import (
     client_configuration,
     merged_config,
@@ -39,6 +40,7 @@ from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
     MAX_WAIT_SECONDS,
     OutgoingMessage,
+    QueueCall,
     QueueInfo,
     QueueStats,
     ReceivedMessage,
@@ -112,6 +114,10 @@ class SQSQueue:
             self._note_unanswered,
             unique_id=f"simple-worker-unanswered-{id(self)}",
         )
+
+    def add_call_listener(self, listener: Callable[[QueueCall], None]) -> None:
+        """Call ``listener`` after every call of this adapter's client (see `ObservableQueue`)."""
+        CallReporter(listener).register(self._client.meta.events)
 
     def _note_unanswered(self, caught_exception: Exception | None = None, **_: object) -> None:
         """Note an attempt that got no answer (botocore calls this after every attempt).
