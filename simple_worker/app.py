@@ -25,8 +25,9 @@ from simple_worker.consumer._executor import TaskExecutor
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._testing_worker import TestingWorker
 from simple_worker.consumer._worker import Worker, WorkerOptions
-from simple_worker.domain._errors import ConfigurationError, InvalidTaskOptions
+from simple_worker.domain._errors import ConfigurationError
 from simple_worker.domain._options import TaskOptions
+from simple_worker.domain._queue_rules import check_delay
 from simple_worker.domain._registry import TaskRegistry
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.executor import ExecutorFactory
@@ -158,11 +159,7 @@ class App:
             InvalidTaskOptions: ``delay`` is out of range, or given for a FIFO queue.
         """
         defaults = TaskOptions(delay=delay)
-        if queue.endswith(".fifo") and defaults.delay:
-            raise InvalidTaskOptions(
-                f"Queue {queue!r} is a FIFO queue: SQS FIFO queues take no delay per "
-                "message (set the queue's DelaySeconds instead)."
-            )
+        check_delay(queue, defaults.delay or 0)
 
         def register(handler: Handler) -> Handler:
             self.registry.register(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from simple_worker.domain._options import MAX_SQS_ID_LENGTH, is_sqs_id
+from simple_worker.domain._queue_rules import MAX_SQS_ID_LENGTH, is_sqs_id, takes_delay
 from simple_worker.ports.queue import (
     MAX_DELAY_SECONDS,
     MAX_MESSAGE_ATTRIBUTES,
@@ -45,7 +45,7 @@ def _delay_refusal(message: OutgoingMessage, info: QueueInfo) -> str | None:
     delay = message.delay_seconds
     if not 0 <= delay <= MAX_DELAY_SECONDS:
         return f"InvalidParameterValue: DelaySeconds must be 0 to {MAX_DELAY_SECONDS}, not {delay}"
-    if delay and info.fifo:
+    if not takes_delay(fifo=info.fifo, delay=delay):
         return (
             f"InvalidParameterValue: DelaySeconds {delay} is not valid for a FIFO queue, "
             "which takes no delay per message"

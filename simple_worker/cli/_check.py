@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from simple_worker.adapters.sqs._admin import FIFO_SUFFIX, QueueDetails, SQSAdmin
+from simple_worker.adapters.sqs._admin import QueueDetails, SQSAdmin
 from simple_worker.cli._common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -27,6 +27,7 @@ from simple_worker.cli._common import (
 )
 from simple_worker.consumer._retry import RetryIntervals, RetryPolicy
 from simple_worker.domain._errors import QueueServiceError
+from simple_worker.domain._queue_rules import is_fifo_queue
 
 if TYPE_CHECKING:
     from simple_worker.cli._common import Commands
@@ -80,7 +81,7 @@ def queue_findings(
         fix_command: the ``queues create`` command line that sets the queue up.
     """
     found: list[Finding] = []
-    if queue.name.endswith(FIFO_SUFFIX) != queue.fifo:
+    if is_fifo_queue(queue.name) != queue.fifo:
         found.append(
             Finding(
                 "problem",

@@ -13,7 +13,7 @@ from simple_worker.consumer._executor import TaskExecutor
 from simple_worker.consumer._retry import ExponentialBackoff, RetryIntervals, RetryPolicy
 from simple_worker.consumer._worker import Worker
 from simple_worker.domain._errors import ConfigurationError
-from simple_worker.domain._registry import check_queue_name
+from simple_worker.domain._queue_rules import check_queue_name
 from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.middleware import Middleware
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from simple_worker.adapters.sqs._admin import FIFO_SUFFIX, QueueDetails, SQSAdmin
+from simple_worker.adapters.sqs._admin import QueueDetails, SQSAdmin
 from simple_worker.cli._common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -26,7 +26,7 @@ from simple_worker.cli._common import (
     positive_int,
     visibility_seconds,
 )
-from simple_worker.domain._registry import check_queue_name
+from simple_worker.domain._queue_rules import FIFO_SUFFIX, check_queue_name, is_fifo_queue
 
 if TYPE_CHECKING:
     from simple_worker.cli._common import Commands
@@ -85,7 +85,7 @@ def dead_letter_name(queue: str, suffix: str) -> str:
     Raises:
         InvalidQueueName: the result is not a valid SQS queue name (too long).
     """
-    if queue.endswith(FIFO_SUFFIX):
+    if is_fifo_queue(queue):
         return check_queue_name(queue[: -len(FIFO_SUFFIX)] + suffix + FIFO_SUFFIX)
     return check_queue_name(queue + suffix)
 
@@ -165,7 +165,7 @@ def run_create(args: argparse.Namespace) -> int:
         return details
 
     for queue, dlq_name in plan:
-        fifo = queue.endswith(FIFO_SUFFIX)
+        fifo = is_fifo_queue(queue)
         dlq = ensure(dlq_name, Wanted(fifo, retention_period=DLQ_RETENTION))
         wanted = Wanted(
             fifo,

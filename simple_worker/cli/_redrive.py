@@ -39,7 +39,7 @@ from simple_worker.cli._common import (
 )
 from simple_worker.cli._loading import load_app
 from simple_worker.domain._errors import ConfigurationError, QueueServiceError
-from simple_worker.domain._registry import check_queue_name
+from simple_worker.domain._queue_rules import check_queue_name
 from simple_worker.ports.queue import MAX_BATCH_SIZE
 
 if TYPE_CHECKING:

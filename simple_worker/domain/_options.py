@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,19 +28,12 @@ from typing import Any
 import attrs
 
 from simple_worker.domain._errors import InvalidTaskOptions
+from simple_worker.domain._queue_rules import MAX_SQS_ID_LENGTH, is_sqs_id
 
 MAX_DELAY_SECONDS = 900
 """Longest delay SQS gives one message: 15 minutes."""
 MAX_NOT_BEFORE = timedelta(days=365)
 """Furthest ahead a task may be scheduled: further is taken for a mistake."""
-MAX_SQS_ID_LENGTH = 128
-"""Longest message group id or deduplication id SQS takes."""
-_SQS_ID_CHARACTERS = re.compile(r"[!-~]+")  # ASCII letters, digits and punctuation
-
-
-def is_sqs_id(value: str) -> bool:
-    """Return whether SQS takes ``value`` as a message group or deduplication id."""
-    return 0 < len(value) <= MAX_SQS_ID_LENGTH and bool(_SQS_ID_CHARACTERS.fullmatch(value))
 
 
 def _delay_seconds(value: object) -> int | None:

@@ -1,12 +1,10 @@
 """Which handler runs a task name, on which queue. Pure: no I/O.
 
-SQS queue names are 1 to 80 characters from ``A-Z a-z 0-9 _ -``; a FIFO queue's
-name ends in ``.fifo``, which counts towards the 80.
+Queue names are checked by SQS's rules (see `_queue_rules`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,33 +12,13 @@ import attrs
 
 from simple_worker.domain._errors import (
     DuplicateTaskName,
-    InvalidQueueName,
     UnknownTask,
     UnsupportedHandler,
 )
 from simple_worker.domain._options import TaskOptions
+from simple_worker.domain._queue_rules import check_queue_name, is_fifo_queue
 from simple_worker.domain._signature import HandlerSignature
 from simple_worker.domain._task import check_task_name
-
-MAX_QUEUE_NAME_LENGTH = 80
-_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]+(\.fifo)?")
-
-
-def check_queue_name(queue_name: str) -> str:
-    """Return ``queue_name`` if SQS accepts it as a queue name.
-
-    Raises:
-        InvalidQueueName: it is empty, too long, or has other characters.
-    """
-    if not 0 < len(queue_name) <= MAX_QUEUE_NAME_LENGTH:
-        raise InvalidQueueName(
-            queue_name, f"SQS queue names are 1 to {MAX_QUEUE_NAME_LENGTH} characters long"
-        )
-    if not _QUEUE_NAME.fullmatch(queue_name):
-        raise InvalidQueueName(
-            queue_name, "use letters, digits, _ and - only (and .fifo at the end of a FIFO queue)"
-        )
-    return queue_name
 
 
 @attrs.frozen
@@ -61,7 +39,7 @@ class Registration:
     @property
     def fifo(self) -> bool:
         """Whether the task's queue is a FIFO queue (its name ends in ``.fifo``)."""
-        return self.queue.endswith(".fifo")
+        return is_fifo_queue(self.queue)
 
 
 @attrs.define

@@ -24,6 +24,7 @@ from simple_worker.domain._options import (
     timing,
 )
 from simple_worker.domain._payload import check_payload
+from simple_worker.domain._queue_rules import check_delay
 from simple_worker.domain._registry import Registration, TaskRegistry
 from simple_worker.domain._task import Task
 from simple_worker.ports.clock import ClockPort
@@ -139,11 +140,8 @@ def _grouping(
             "use app.with_options(group_id=...), or register the task with group_by="
             "'<payload field>'."
         )
-    if options.delay or options.not_before is not None:
-        raise InvalidTaskOptions(
-            f"Task {name!r} goes to FIFO queue {queue}: SQS FIFO queues take no delay per "
-            "message (set the queue's DelaySeconds instead)."
-        )
+    # A not_before is a delay too: it would be sent delayed.
+    check_delay(queue, options.delay or (1 if options.not_before else 0), task_name=name)
     return group_id, options.deduplication_id or content_deduplication_id(name, payload)
 
 

@@ -20,6 +20,7 @@ import attrs
 from simple_worker.adapters._send_rules import refusal
 from simple_worker.adapters.system._clock import SystemClock
 from simple_worker.domain._errors import QueueNotFound
+from simple_worker.domain._queue_rules import is_fifo_queue
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
@@ -37,7 +38,6 @@ from simple_worker.ports.queue import (
 MAX_RECEIVE_COUNT = 1000  # SQS's limit for a redrive policy
 DEDUPLICATION_INTERVAL = 300
 """Seconds a FIFO queue remembers a deduplication id, as in SQS."""
-FIFO_SUFFIX = ".fifo"
 _POLL_INTERVAL = 0.1  # real seconds between looks at the clock while invisible messages wait
 
 
@@ -147,7 +147,7 @@ class InMemoryQueue:
                 visibility_timeout,
                 dead_letter_queue,
                 max_receive_count,
-                fifo=name.endswith(FIFO_SUFFIX),
+                fifo=is_fifo_queue(name),
                 content_based_deduplication=content_based_deduplication,
             )
         )
@@ -350,7 +350,7 @@ class InMemoryQueue:
             return found
         if not self._auto_create:
             raise QueueNotFound([name])
-        info = attrs.evolve(self._defaults, url=f"memory://{name}", fifo=name.endswith(FIFO_SUFFIX))
+        info = attrs.evolve(self._defaults, url=f"memory://{name}", fifo=is_fifo_queue(name))
         created = self._queues[name] = _Queue(name, info)
         return created
 

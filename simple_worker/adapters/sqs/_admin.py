@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, cast
 from urllib.parse import urlparse
 
 from simple_worker.adapters.sqs._admin_shapes import (
-    FIFO_SUFFIX,
     MovedBatch,
     MoveTask,
     QueueDetails,
@@ -296,7 +295,6 @@ class SQSAdmin:
 
 
 __all__ = [
-    "FIFO_SUFFIX",
     "MoveTask",
     "MovedBatch",
     "QueueDetails",

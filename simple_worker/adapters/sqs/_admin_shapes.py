@@ -26,7 +26,6 @@ if TYPE_CHECKING:
         SendMessageBatchRequestEntryTypeDef,
     )
 
-FIFO_SUFFIX = ".fifo"
 MAX_DEDUPLICATION_ID = 128
 
 

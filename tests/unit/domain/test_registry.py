@@ -11,11 +11,8 @@ from simple_worker.domain._errors import (
     UnknownTask,
     UnsupportedHandler,
 )
-from simple_worker.domain._registry import (
-    MAX_QUEUE_NAME_LENGTH,
-    TaskRegistry,
-    check_queue_name,
-)
+from simple_worker.domain._queue_rules import MAX_QUEUE_NAME_LENGTH, check_queue_name
+from simple_worker.domain._registry import TaskRegistry
 from simple_worker.domain._signature import HandlerSignature
 
 
