@@ -111,7 +111,7 @@ def resolve_body(message: ReceivedMessage, store: PayloadStorePort | None) -> st
             to read it, or an object that is gone: the message cannot run.
         PayloadStoreError: the store failed; the message may run later.
     """
-    pointer = find_pointer(message.body, message.attributes)
+    pointer = find_pointer(message.body)
     if pointer is None:
         return message.body
     if store is None:
@@ -138,7 +138,7 @@ def payload_cleanup(
     if store is None:
         return None
     try:
-        pointer = find_pointer(message.body, message.attributes)
+        pointer = find_pointer(message.body)
     except MessageDecodeError:
         return None
     if pointer is None:
