@@ -26,7 +26,9 @@ from simple_worker.domain._errors import (
     PayloadStoreError,
     SimpleWorkerError,
 )
+from simple_worker.domain._excerpt import ERROR_BYTES, PLACE_BYTES, excerpt
 from simple_worker.domain._payload_pointer import (
+    MAX_KEY_BYTES,
     PayloadPointer,
     encode_pointer,
     find_pointer,
@@ -109,18 +111,20 @@ def resolve_body(message: ReceivedMessage, store: PayloadStorePort | None) -> st
             to read it, or an object that is gone: the message cannot run.
         PayloadStoreError: the store failed; the message may run later.
     """
-    pointer = find_pointer(message.body, message.attributes)
+    pointer = find_pointer(message.body)
     if pointer is None:
         return message.body
     if store is None:
         raise MessageDecodeError(
-            f"it points to a large payload at {pointer}, and this worker has no payload "
-            "store: give its App large_payload_bucket="
+            f"it points to a large payload at {excerpt(str(pointer), PLACE_BYTES)}, and this "
+            "worker has no payload store: give its App large_payload_bucket="
         )
     try:
         return store.get(pointer)
     except PayloadNotFound as exc:
-        raise MessageDecodeError(f"its large payload {pointer} is gone ({exc.reason})") from exc
+        raise MessageDecodeError(
+            f"its large payload {excerpt(str(pointer), PLACE_BYTES)} is gone ({exc.reason})"
+        ) from exc
 
 
 def payload_cleanup(
@@ -134,7 +138,7 @@ def payload_cleanup(
     if store is None:
         return None
     try:
-        pointer = find_pointer(message.body, message.attributes)
+        pointer = find_pointer(message.body)
     except MessageDecodeError:
         return None
     if pointer is None:
@@ -149,9 +153,9 @@ def delete_payload(store: PayloadStorePort, pointer: PayloadPointer) -> None:
     except SimpleWorkerError as exc:
         logger.warning(
             "Could not delete large payload %s; the bucket's lifecycle rule will: %s",
-            pointer,
-            exc,
-            extra={"bucket": pointer.bucket, "key": pointer.key},
+            excerpt(str(pointer), PLACE_BYTES),
+            excerpt(str(exc), ERROR_BYTES),
+            extra={"bucket": pointer.bucket, "key": excerpt(pointer.key, MAX_KEY_BYTES)},
         )
 
 
@@ -161,12 +165,12 @@ def log_unavailable_payload(message: ReceivedMessage, error: PayloadStoreError) 
         "Could not read the large payload of message %s from %s; it will be received again: %s",
         message.message_id,
         message.queue,
-        error,
+        excerpt(str(error), ERROR_BYTES),
         extra={
             **message_fields(message),
             "outcome": "failed",
             "error_type": type(error).__name__,
             "bucket": error.bucket,
-            "key": error.key,
+            "key": excerpt(error.key, MAX_KEY_BYTES),
         },
     )

@@ -4,8 +4,9 @@ The real worker and the testing worker both go through `Dispatcher`, so a task
 runs the same way in a test as in production, middleware included. A message
 that cannot run is rejected with its reason and never executed.
 
-Log lines: a rejection is one WARNING here; a task's start, success and failure
-are logged by the executor's hooks (`TaskExecutor`), which see the same fields.
+Log lines: a rejection is one WARNING here, its reason cut to a bounded size
+(`excerpt`) whatever the message held; a task's start, success and failure are
+logged by the executor's hooks (`TaskExecutor`), which see the same fields.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from simple_worker.domain._envelope import decode_envelope
 from simple_worker.domain._errors import MessageDecodeError, PayloadStoreError, TaskRefused
 from simple_worker.domain._registry import TaskRegistry
 from simple_worker.domain._task import Delivery, Task
+from simple_worker.domain._excerpt import ERROR_BYTES, excerpt
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.executor import ExecutorFactory
 from simple_worker.ports.middleware import Dispatched, Outcome
@@ -122,7 +124,7 @@ def _log_rejection(message: ReceivedMessage, task: Task | None, reason: Exceptio
         message.message_id,
         message.queue,
         message.receive_count,
-        reason,
+        excerpt(str(reason), ERROR_BYTES),
         extra={
             **message_fields(message, task),
             "outcome": "rejected",

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from typing import Any, NoReturn
 
 from simple_worker.domain._errors import InvalidPayload, InvalidTaskName, MessageDecodeError
+from simple_worker.domain._excerpt import NAME_BYTES, PLACE_BYTES, excerpt, quoted
 from simple_worker.domain._payload import check_payload
 from simple_worker.domain._task import Task, check_task_name
 
@@ -84,7 +85,7 @@ def decode_envelope(body: str) -> Task:
         check_payload(name, payload)
     except InvalidPayload as exc:
         raise MessageDecodeError(
-            f"task_payload is not plain JSON at {exc.path}: {exc.reason}"
+            f"task_payload is not plain JSON at {excerpt(exc.path, PLACE_BYTES)}: {exc.reason}"
         ) from None
     return Task(
         name=name,
@@ -104,11 +105,12 @@ def format_timestamp(moment: datetime) -> str:
 def _check_version(version: object) -> None:
     if type(version) is not int or version < 1:
         raise MessageDecodeError(
-            f"v is {_json_type(version)} {version!r:.40}, not a version number"
+            f"v is {_json_type(version)} {quoted(version, NAME_BYTES)}, not a version number"
         )
     if version > WIRE_VERSION:
         raise MessageDecodeError(
-            f"it is wire format v{version}, written by a newer simple-worker; "
+            f"it is wire format v{excerpt(str(version), NAME_BYTES)}, written by a newer "
+            "simple-worker; "
             f"this worker reads up to v{WIRE_VERSION}"
         )
 

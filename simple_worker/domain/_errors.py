@@ -26,22 +26,46 @@ errors and nothing else::
     ├── HandlerReturnedAwaitable   a handler returned a coroutine: the task failed, unrun
     └── WorkerThreadDied           a worker's thread died of a bug: the worker stopped
 
-Messages state the facts and the next step.
+Messages state the facts and the next step. What they quote from a message is cut
+to a bounded size (`excerpt`), so a hostile message cannot make a huge one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from simple_worker.domain._excerpt import (
+    NAME_BYTES,
+    PLACE_BYTES,
+    REASON_BYTES,
+    excerpt,
+    logged_size,
+    quoted,
+)
+
 _LISTED_NAMES = 10
-_NAME_CHARS = 64
+_LISTING_BYTES = 400
+_QUOTED_BYTES = 160
+"""Room for any valid task name (128 characters) in quotes."""
 
 
 def _listing(names: Sequence[str]) -> str:
     """Join names for a message, bounded: a hostile payload must not make a huge log line."""
-    shown = [n if len(n) <= _NAME_CHARS else n[:_NAME_CHARS] + "..." for n in names[:_LISTED_NAMES]]
+    shown: list[str] = []
+    size = 0
+    for name in names[:_LISTED_NAMES]:
+        text = excerpt(name, NAME_BYTES)
+        size += logged_size(text) + 2
+        if shown and size > _LISTING_BYTES:
+            break
+        shown.append(text)
     more = len(names) - len(shown)
     return ", ".join(shown) + (f" (and {more} more)" if more > 0 else "")
+
+
+def _quoted(value: object) -> str:
+    """Return ``repr(value)``, bounded: a name from a message may be anything."""
+    return quoted(value, _QUOTED_BYTES)
 
 
 class SimpleWorkerError(Exception):
@@ -58,7 +82,7 @@ class InvalidTaskName(SimpleWorkerError):
     def __init__(self, name: object, reason: str) -> None:
         self.name = name
         self.reason = reason
-        super().__init__(f"Invalid task name {name!r}: {reason}.")
+        super().__init__(f"Invalid task name {_quoted(name)}: {reason}.")
 
 
 class InvalidQueueName(SimpleWorkerError):
@@ -126,9 +150,10 @@ class UnknownTask(TaskRefused):
         self.task_name = task_name
         self.known = tuple(sorted(known))
         hint = f" Registered tasks: {_listing(self.known)}." if self.known else ""
+        name = _quoted(task_name)
         super().__init__(
-            f"No handler is registered for task {task_name!r}.{hint} Register one with "
-            f"@app.register_task_handler({task_name!r}) in code that both the producer "
+            f"No handler is registered for task {name}.{hint} Register one with "
+            f"@app.register_task_handler({name}) in code that both the producer "
             "and the worker import."
         )
 
@@ -146,7 +171,7 @@ class PayloadMismatch(TaskRefused):
         if self.unexpected:
             problems.append(f"unexpected {_listing(self.unexpected)}")
         super().__init__(
-            f"The payload for task {task_name!r} does not fit its handler: "
+            f"The payload for task {_quoted(task_name)} does not fit its handler: "
             f"{'; '.join(problems)}. Pass exactly the handler's parameters by name; "
             "when a handler's signature changes, keep accepting the old one until "
             "old messages are drained (parallel change)."
@@ -161,7 +186,8 @@ class InvalidPayload(TaskRefused):
         self.path = path
         self.reason = reason
         super().__init__(
-            f"The payload for task {task_name!r} is not plain JSON at {path}: {reason}. "
+            f"The payload for task {_quoted(task_name)} is not plain JSON at "
+            f"{excerpt(path, PLACE_BYTES)}: {excerpt(reason, REASON_BYTES)}. "
             "Payloads hold only dict (with str keys), list, str, int, finite float, "
             "bool and None; convert other values (dates, decimals, ids) yourself."
         )
@@ -175,7 +201,8 @@ class MessageTooLarge(TaskRefused):
         self.size = size
         self.limit = limit
         super().__init__(
-            f"Task {task_name!r} encodes to {size} bytes, over the limit of {limit} bytes. "
+            f"Task {_quoted(task_name)} encodes to {size} bytes, over the limit of {limit} "
+            "bytes. "
             "Send a reference (an S3 key, a database id) instead of the data itself, "
             "or give the App a large_payload_bucket to send large tasks through S3."
         )
@@ -194,7 +221,7 @@ class MessageDecodeError(SimpleWorkerError):
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
-        super().__init__(f"Message is not a task envelope: {reason}.")
+        super().__init__(f"Message is not a task envelope: {excerpt(reason, REASON_BYTES)}.")
 
 
 class QueueNotFound(SimpleWorkerError):
@@ -267,7 +294,8 @@ class PayloadNotFound(SimpleWorkerError):
         self.key = key
         self.reason = reason
         super().__init__(
-            f"The large payload s3://{bucket}/{key:.200} cannot be read: {reason}. Its "
+            f"The large payload {excerpt(f's3://{bucket}/{key}', PLACE_BYTES)} cannot be read: "
+            f"{excerpt(reason, REASON_BYTES)}. Its "
             "message cannot run; keep objects longer than messages stay in the queues "
             "(a lifecycle rule beyond the dead-letter queue's retention period)."
         )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, TypeAlias
 
 from simple_worker.domain._errors import InvalidPayload
+from simple_worker.domain._excerpt import NAME_BYTES, quoted
 
 JSONValue: TypeAlias = "dict[str, JSONValue] | list[JSONValue] | str | int | float | bool | None"
 Payload: TypeAlias = Mapping[str, Any]
@@ -26,7 +27,6 @@ MAX_DEPTH = 64
 """Nesting deeper than this is refused: no handler needs it, and decoders recurse."""
 
 _SCALARS = (bool, type(None))
-_MAX_LABEL = 64
 
 
 def check_payload(task_name: str, payload: object) -> dict[str, Any]:
@@ -55,13 +55,16 @@ def _children(
 ) -> list[tuple[object, str, int]]:
     if isinstance(container, list):
         return [(item, f"{path}[{index}]", depth) for index, item in enumerate(container)]
-    for key in container:
+    children: list[tuple[object, str, int]] = []
+    for key, item in container.items():
         if type(key) is not str:
             raise InvalidPayload(
                 task_name, path, f"key {_label(key)} is a {type(key).__name__}, not a str"
             )
-        _check_text(task_name, key, f"{path}[{_label(key)}]")
-    return [(item, f"{path}[{_label(key)}]", depth) for key, item in container.items()]
+        child = f"{path}[{_label(key)}]"
+        _check_text(task_name, key, child)
+        children.append((item, child, depth))
+    return children
 
 
 def _check_scalar(task_name: str, value: object, path: str) -> None:
@@ -92,5 +95,4 @@ def _check_text(task_name: str, text: str, path: str) -> None:
 
 def _label(key: object) -> str:
     """Return ``key`` quoted for a path, cut short: a hostile key must not make a huge message."""
-    text = repr(key)
-    return text if len(text) <= _MAX_LABEL else text[:_MAX_LABEL] + "..."
+    return quoted(key, NAME_BYTES)

@@ -10,18 +10,19 @@ with the Number message attribute ``ExtendedPayloadSize``: the envelope's size i
 bytes. The extended client libraries (Java, Python and their ports) write and read
 exactly this, so they can consume our large tasks and produce ones we run. Their
 older releases wrote the class ``com.amazon.sqs.javamessaging.MessageS3Pointer``
-and the attribute ``SQSLargePayloadSize``: both are read, never written.
+(read, never written) and the attribute ``SQSLargePayloadSize``.
 
-The extended clients find a pointer by its attribute. We also find one by its
-body alone (our envelopes are JSON objects, a pointer is an array), so a pointer
-still resolves after a hop that dropped the attributes.
+The extended clients find a pointer by its attribute; we find one by its body
+alone, and read no attribute: our envelopes are JSON objects, a pointer is an
+array naming a pointer class. So a valid task envelope runs as a task whatever
+attributes its message carries (an unrelated ``ExtendedPayloadSize`` included),
+and a pointer still resolves after a hop that dropped the attributes.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 
 import attrs
 
@@ -31,6 +32,7 @@ POINTER_CLASS = "software.amazon.payloadoffloading.PayloadS3Pointer"
 LEGACY_POINTER_CLASS = "com.amazon.sqs.javamessaging.MessageS3Pointer"
 SIZE_ATTRIBUTE = "ExtendedPayloadSize"
 LEGACY_SIZE_ATTRIBUTE = "SQSLargePayloadSize"
+"""What older extended clients wrote; like `SIZE_ATTRIBUTE`, never read to find a pointer."""
 MAX_KEY_BYTES = 1024
 """Longest S3 object key, in UTF-8 bytes."""
 MAX_BUCKET_LENGTH = 255
@@ -63,30 +65,25 @@ def pointer_attributes(body_size: int) -> dict[str, int]:
     return {SIZE_ATTRIBUTE: body_size}
 
 
-def find_pointer(body: str, attributes: Mapping[str, str]) -> PayloadPointer | None:
-    """Return the pointer a received message carries, or None for an ordinary message.
+def find_pointer(body: str) -> PayloadPointer | None:
+    """Return the pointer a received message body is, or None for any other body.
 
-    A message carries one if it has a size attribute (either name) or its body is
-    a JSON array naming a pointer class; any other body is left to the envelope
-    decoder.
+    A body is a pointer if it is a JSON array whose first item names a pointer
+    class; any other body is left to the envelope decoder. Message attributes
+    play no part: they cannot turn a task into a pointer, nor a pointer into a task.
 
     Raises:
-        MessageDecodeError: the message carries a pointer, but a malformed one.
-            Nothing else, whatever the body and attributes hold.
+        MessageDecodeError: the body names a pointer class, but is a malformed
+            pointer. Nothing else, whatever the body holds.
     """
-    marked = SIZE_ATTRIBUTE in attributes or LEGACY_SIZE_ATTRIBUTE in attributes
     # Every envelope is a JSON object: most bodies are never parsed twice.
-    if not marked and not body.lstrip().startswith("["):
+    if not body.lstrip().startswith("["):
         return None
     try:
         value = _decoder.decode(body)
     except (ValueError, RecursionError):
-        if marked:
-            raise MessageDecodeError(
-                "it has a large-payload size attribute but its body is not JSON"
-            ) from None
         return None
-    if not marked and not (type(value) is list and value and _is_pointer_class(value[0])):
+    if not (type(value) is list and value and _is_pointer_class(value[0])):
         return None
     return _pointer(value)
 
@@ -95,14 +92,13 @@ def _is_pointer_class(value: object) -> bool:
     return type(value) is str and value in _POINTER_CLASSES
 
 
-def _pointer(value: object) -> PayloadPointer:
-    if type(value) is not list or len(value) != 2:  # noqa: PLR2004 - [class, fields]
+def _pointer(value: list[object]) -> PayloadPointer:
+    if len(value) != 2:  # noqa: PLR2004 - [class, fields]
         raise MessageDecodeError(
-            "it is marked as a large payload but is not a [class, {s3BucketName, s3Key}] pointer"
+            "it names a large-payload pointer class but is not a [class, {s3BucketName, s3Key}] "
+            "pointer"
         )
-    kind, fields = value
-    if not _is_pointer_class(kind):
-        raise MessageDecodeError(f"its large-payload pointer names an unknown class {kind!r:.80}")
+    fields = value[1]
     if type(fields) is not dict:
         raise MessageDecodeError("its large-payload pointer has no {s3BucketName, s3Key} object")
     bucket, key = fields.get("s3BucketName"), fields.get("s3Key")

@@ -123,3 +123,22 @@ def test_a_task_sent_as_an_extended_client_sends_it_runs_and_its_object_is_delet
     assert received == [BLOB]
     assert len(report.succeeded) == 1
     assert keys(s3_client, bucket) == []
+
+
+@pytest.mark.parametrize("size_attribute", ["ExtendedPayloadSize", "SQSLargePayloadSize"])
+def test_a_task_envelope_with_a_size_attribute_runs_as_a_task(
+    app, queue_name, bucket, sqs_client, s3_client, size_attribute
+):
+    received = []
+    app.register_task_handler("small", queue=queue_name)(lambda n: received.append(n))
+    sqs_client.send_message(
+        QueueUrl=sqs_client.get_queue_url(QueueName=queue_name)["QueueUrl"],
+        MessageBody=json.dumps({"task_name": "small", "task_payload": {"n": 7}, "v": 1}),
+        MessageAttributes={size_attribute: {"DataType": "Number", "StringValue": "2097152"}},
+    )
+
+    report = app.testing_worker().run_all()
+
+    assert received == [7]
+    assert len(report.succeeded) == 1
+    assert keys(s3_client, bucket) == []

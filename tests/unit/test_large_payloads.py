@@ -10,6 +10,17 @@ from simple_worker import (
     PayloadStoreError,
     QueueNotFound,
 )
+from simple_worker.adapters.memory._payloads import InMemoryPayloadStore
+from simple_worker.adapters.memory._queue import InMemoryQueue
+from simple_worker.domain._payload_pointer import (
+    LEGACY_SIZE_ATTRIBUTE,
+    SIZE_ATTRIBUTE,
+    PayloadPointer,
+    encode_pointer,
+    find_pointer,
+)
+from simple_worker.domain._registry import TaskRegistry
+from simple_worker.ports.queue import OutgoingMessage, ReceivedMessage, SendResult
 from simple_worker._large_payloads import (
     PayloadOffload,
     delete_payload,
@@ -134,7 +145,7 @@ def test_a_message_over_the_limit_goes_as_a_pointer_with_its_size_and_options(
     PayloadOffload(store, queue).send(registration, [message], LIMIT)
 
     [sent] = queue.receive_batch("q")
-    pointer = find_pointer(sent.body, sent.attributes)
+    pointer = find_pointer(sent.body)
     assert pointer == PayloadPointer("tasks", store.keys()[0])
     assert sent.attributes == {
         "traceparent": "00-abc",
@@ -165,7 +176,7 @@ def test_objects_of_refused_messages_are_deleted_and_those_of_unknown_fate_kept(
     [sent] = queue.receive_batch("q")
     # The sent one's object stays, and so does the one that may have been sent.
     assert len(store.keys()) == 2
-    assert store.get(find_pointer(sent.body, sent.attributes)) == messages[0].body
+    assert store.get(find_pointer(sent.body)) == messages[0].body
 
 
 def test_a_store_failure_midway_deletes_what_was_stored_and_sends_nothing(registration, queue):
@@ -242,6 +253,16 @@ def test_a_pointer_without_a_store_cannot_run_and_says_what_to_configure():
 
     with pytest.raises(MessageDecodeError, match="large_payload_bucket"):
         resolve_body(received(encode_pointer(pointer), {SIZE_ATTRIBUTE: "10"}), None)
+
+
+@pytest.mark.parametrize("attribute", [SIZE_ATTRIBUTE, LEGACY_SIZE_ATTRIBUTE])
+def test_a_task_envelope_is_read_as_a_task_whatever_its_size_attribute(store, attribute):
+    body = envelope(10)
+    message = received(body, {attribute: "2097152"})
+
+    assert resolve_body(message, store) == body
+    assert resolve_body(message, None) == body
+    assert payload_cleanup(message, store) is None
 
 
 def test_a_store_failure_on_read_is_raised_as_such():

@@ -17,7 +17,12 @@ from simple_worker import (
 )
 from simple_worker.adapters.memory._payloads import InMemoryPayloadStore
 from simple_worker.adapters.memory._queue import InMemoryQueue
-from simple_worker.domain._payload_pointer import SIZE_ATTRIBUTE, find_pointer
+from simple_worker.domain._payload_pointer import (
+    LEGACY_SIZE_ATTRIBUTE,
+    SIZE_ATTRIBUTE,
+    find_pointer,
+)
+from simple_worker.ports.queue import OutgoingMessage
 from simple_worker.testing.clock import FakeClock
 
 LIMIT = 1024
@@ -80,7 +85,7 @@ def test_testing_mode_with_a_bucket_stores_large_tasks_in_memory_under_that_name
 def test_a_large_task_is_sent_as_a_pointer_to_its_stored_envelope(app, handler):
     task_id = app.add_task("t", blob=BLOB)
 
-    pointer = find_pointer(only_message(app), {})
+    pointer = find_pointer(only_message(app))
     stored = json.loads(app.large_payload_store.get(pointer))
     assert pointer.bucket == "tasks"
     assert stored["task_id"] == task_id
@@ -105,7 +110,7 @@ def test_small_tasks_beside_large_ones_go_as_they_are(app, handler, received):
 
     small, large = app.queue.bodies("default")
     assert json.loads(small)["task_payload"] == {"blob": "small"}
-    assert find_pointer(large, {}) is not None
+    assert find_pointer(large) is not None
     assert len(app.large_payload_store.keys()) == 1
     app.testing_worker().run_all()
     assert received == ["small", BLOB]
@@ -141,7 +146,7 @@ def test_a_batch_with_one_invalid_payload_stores_nothing(app, handler):
 def test_a_message_whose_object_is_gone_is_rejected_with_the_reason(app, handler, received):
     app.add_task("t", blob=BLOB)
     [key] = app.large_payload_store.keys()
-    app.large_payload_store.delete(find_pointer(only_message(app), {}))
+    app.large_payload_store.delete(find_pointer(only_message(app)))
 
     report = app.testing_worker().run_all(raise_errors=False)
 
@@ -191,7 +196,7 @@ def test_a_pointer_sent_on_unchanged_runs_later_and_keeps_its_object_until_then(
         hops += len(report.deferred)
         if not received:
             # Sent on as it was received: the same pointer, its object still there.
-            assert find_pointer(only_message(app), {}).key == key
+            assert find_pointer(only_message(app)).key == key
             assert app.large_payload_store.keys() == [key]
 
     assert hops >= 1
@@ -222,8 +227,26 @@ def test_the_pointer_message_carries_the_envelope_size_attribute(received):
     app.add_task("t", blob=BLOB)
 
     [message] = memory.receive_batch("default")
-    stored = app.large_payload_store.get(find_pointer(message.body, message.attributes))
+    stored = app.large_payload_store.get(find_pointer(message.body))
     assert message.attributes[SIZE_ATTRIBUTE] == str(len(stored))
+
+
+@pytest.mark.parametrize("bucket", [None, "tasks"])
+@pytest.mark.parametrize("attribute", [SIZE_ATTRIBUTE, LEGACY_SIZE_ATTRIBUTE])
+def test_a_task_whose_message_has_a_size_attribute_still_runs(received, attribute, bucket):
+    app = App(testing_mode=True, large_payload_bucket=bucket)
+    app.register_task_handler("t")(lambda blob: received.append(blob))
+    envelope = json.dumps({"task_name": "t", "task_payload": {"blob": "b"}, "v": 1})
+    # An int is sent as a Number attribute, as the extended clients send theirs.
+    sent = app.queue.send_batch(
+        "default", [OutgoingMessage("m", envelope, attributes={attribute: 2_097_152})]
+    )
+    assert sent.sent == ("m",)
+
+    report = app.testing_worker().run_all()
+
+    assert received == ["b"]
+    assert len(report.succeeded) == 1
 
 
 @pytest.mark.parametrize(

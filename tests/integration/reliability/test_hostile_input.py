@@ -23,12 +23,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simple_worker import App, SimpleWorkerError
+from simple_worker import App, JsonLogFormatter, SimpleWorkerError
 from simple_worker.adapters.memory._queue import InMemoryQueue
 from simple_worker.ports.queue import OutgoingMessage
 
 MAX_LOG_LINE = 4096
-"""The longest log line any hostile body may cause, in characters."""
+"""The longest log line any hostile body may cause, in bytes (JSON as JsonLogFormatter writes
+it, or the text format in UTF-8)."""
 ONE_MIB = 1_048_576
 QUEUE = "h-default"
 VALID = {"task_name": "record", "task_payload": {"n": 1}, "task_id": "t1", "v": 1}
@@ -54,6 +55,13 @@ def stray_keys():
     prefix = '{"task_name": "record", "task_payload": {"n": 1'
     keys = (ONE_MIB - len(prefix) - 2) // len(', "k000000": 0')
     return prefix + "".join(f', "k{i:06d}": 0' for i in range(keys)) + "}}"
+
+
+def emoji_keys_over_an_overflow(levels=63):
+    """Objects 63 deep under 200-emoji keys, 1e999 at the bottom; ASCII (escaped) JSON."""
+    key = json.dumps("\U0001f600" * 200)
+    prefix = '{"task_name": "record", "task_payload": {"n": '
+    return prefix + f"{{{key}: " * levels + "1e999" + "}" * levels + "}}"
 
 
 HAND_PICKED = {
@@ -92,6 +100,16 @@ HAND_PICKED = {
     "1 MiB of stray keys": stray_keys(),
     "1 MiB task_name": padded('{"task_payload": {"n": 1}, "task_name": "', '"}'),
     "1 MiB of digits": padded('{"task_name": "record", "task_payload": {"n": ', "}}", pad="9"),
+    "emoji keys 63 deep over 1e999": emoji_keys_over_an_overflow(),
+    "v of 4300 digits": '{"task_name": "record", "task_payload": {"n": 1}, "v": '
+    + "9" * 4300
+    + "}",
+    "12 unexpected emoji keys": json.dumps(
+        {
+            "task_name": "record",
+            "task_payload": {"n": 1} | {"\U0001f600" * 200 + f"{i}": 0 for i in range(12)},
+        }
+    ),
 }
 HUGE_KEY_UNDER_AN_OVERFLOW = padded('{"task_name": "record", "task_payload": {"', '": 1e999}}')
 LONE_SURROGATE_IN_PAYLOAD = '{"task_name": "record", "task_payload": {"n": "\\udcff"}}'
@@ -182,7 +200,8 @@ def assert_rejected_once_and_kept(hostile_worker, body, waiter):
     assert len(lines) == 1, lines
     assert lines[0].startswith("Rejected message")
     assert "(receive 1)" in lines[0]
-    assert len(lines[0]) < MAX_LOG_LINE, f"a {len(lines[0])}-character log line"
+    size = len(JsonLogFormatter().format(new_records[0]).encode())
+    assert size <= MAX_LOG_LINE, f"a {size}-byte JSON log line"
     assert hostile_worker.ran == [], "a hostile body ran a task"
     assert len(hostile_worker.memory.bodies(QUEUE)) == kept_before + 1, "deleted"
     assert hostile_worker.thread.is_alive()
@@ -380,6 +399,8 @@ PROCESS_SET = [
     "1 MiB string in a stray key",
     "1 MiB of nested lists",
     "1 MiB of stray keys",
+    "emoji keys 63 deep over 1e999",
+    "12 unexpected emoji keys",
 ]
 
 
@@ -439,6 +460,6 @@ def test_a_worker_process_rejects_hostile_bodies_once_per_receive_until_redrive(
     for message_id, name in sent.items():
         lines = re.findall(rf"Rejected message {message_id} from \S+ \(receive (\d)\)", log)
         assert lines == ["1", "2"], f"{name}: one line per receive, then the redrive"
-    longest = max(log.splitlines(), key=len)
-    assert len(longest) < MAX_LOG_LINE, longest[:300]
+    longest = max(log.splitlines(), key=lambda line: len(line.encode()))
+    assert len(longest.encode()) <= MAX_LOG_LINE, longest[:300]
     assert "Traceback" not in log
