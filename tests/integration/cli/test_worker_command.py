@@ -135,4 +135,4 @@ def test_a_signal_while_the_app_imports_stops_the_worker_cleanly(
     worker.send(signal.SIGTERM)
 
     assert worker.wait() == 0
-    assert "Worker stopped" in worker.stderr()
+    assert "before the worker started: not starting" in worker.stderr()
