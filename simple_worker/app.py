@@ -24,7 +24,7 @@ from simple_worker.consumer._dispatcher import Dispatcher
 from simple_worker.consumer._executor import TaskExecutor
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._testing_worker import TestingWorker
-from simple_worker.consumer._worker import Worker, WorkerOptions
+from simple_worker.consumer._worker import DEFAULT_SHUTDOWN_TIMEOUT, Worker, WorkerOptions
 from simple_worker.domain._errors import ConfigurationError
 from simple_worker.domain._options import TaskOptions
 from simple_worker.domain._queue_rules import check_delay
@@ -256,6 +256,7 @@ class App:
         health_port: int | None = None,
         health_host: str = DEFAULT_HOST,
         liveness: Iterable[LivenessPort] = (),
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
     ) -> Worker:
         """Make a worker; ``worker.start()`` consumes until SIGTERM/SIGINT or ``stop()``.
 
@@ -281,6 +282,14 @@ class App:
             health_host: the address the health endpoint listens on; ``0.0.0.0``
                 for every interface, as an HTTP probe from outside a container needs.
             liveness: more `LivenessPort` adapters, beaten with the others.
+            shutdown_timeout: the most seconds a stop may take, from the first
+                SIGTERM/SIGINT or ``stop()`` to the end of ``start()``, whatever SQS
+                does. Running tasks may finish until its last 2 seconds (a tenth, if
+                less), which are kept for their deletes. Past it the worker gives up
+                on what is left and logs it (tasks still running, deletes and
+                releases SQS has not answered): those messages run again after
+                their visibility timeout. Default 20, inside Kubernetes' default
+                30-second grace period.
 
         Raises:
             ConfigurationError: an option is out of range, or the health port
@@ -291,6 +300,7 @@ class App:
             wait_seconds=wait_seconds,
             buffer_size=buffer_size,
             retry_policy=retry_policy,
+            shutdown_timeout=shutdown_timeout,
         )
         ports = list(liveness)
         if heartbeat_file is not None:

@@ -6,7 +6,8 @@ OpenTelemetry, JSON logs). Adapters import no service: not the consumer, the
 producer nor `App`.
 
 The adapters a user may pass to `App` are public here; the rest is private.
-The AWS ones are imported on first use, so that testing mode never imports boto3.
+Each is imported on first use: testing mode never imports boto3, and the
+``simple-worker`` command catches stop signals before importing anything heavy.
 """
 
 from __future__ import annotations
@@ -14,18 +15,22 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from simple_worker.adapters.memory import InMemoryPayloadStore, InMemoryQueue
-
 if TYPE_CHECKING:
+    from simple_worker.adapters.memory import InMemoryPayloadStore, InMemoryQueue
     from simple_worker.adapters.s3 import S3PayloadStore
     from simple_worker.adapters.sqs import SQSQueue
 
 __all__ = ["InMemoryPayloadStore", "InMemoryQueue", "S3PayloadStore", "SQSQueue"]
 
-_AWS = {"S3PayloadStore": "simple_worker.adapters.s3", "SQSQueue": "simple_worker.adapters.sqs"}
+_HOMES = {
+    "InMemoryPayloadStore": "simple_worker.adapters.memory",
+    "InMemoryQueue": "simple_worker.adapters.memory",
+    "S3PayloadStore": "simple_worker.adapters.s3",
+    "SQSQueue": "simple_worker.adapters.sqs",
+}
 
 
 def __getattr__(name: str) -> object:
-    if name in _AWS:
-        return getattr(importlib.import_module(_AWS[name]), name)
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

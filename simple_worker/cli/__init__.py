@@ -10,39 +10,56 @@ operations go through `simple_worker.adapters.sqs._admin`.
 
 Exit statuses: 0 success; 1 an unexpected error, a failed SQS call, or a problem
 found (``check``); 2 a usage or configuration error (bad app path, missing queues,
-a task ``add_task`` refuses), with a one-line message and no traceback; 128 + N
-when a signal N forced the stop (130 after Ctrl-C).
+a task ``add_task`` refuses), with a one-line message and no traceback; 124 when a
+worker's stop reached its shutdown budget and left work to SQS; 128 + N when a
+signal N forced the stop (130 after Ctrl-C).
+
+``main`` installs the ``worker`` command's signal handlers before it imports
+anything heavy (`EarlyStop`): a SIGTERM while the command starts is a graceful stop.
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Sequence
+import sys
+from typing import TYPE_CHECKING
 
-from simple_worker import __version__
-from simple_worker.cli import _check as check
-from simple_worker.cli import _messages as messages
-from simple_worker.cli import _queues as queues
-from simple_worker.cli import _redrive as redrive
-from simple_worker.cli import _stats as stats
-from simple_worker.cli import _worker as worker
-from simple_worker.cli._common import (
-    EXIT_FAILURE,
-    EXIT_INTERRUPTED,
-    EXIT_USAGE,
-    Parser,
-    err,
-    one_line,
-)
-from simple_worker.cli._logs import configure_logging
-from simple_worker.domain._errors import QueueServiceError, SimpleWorkerError
+# Only this, before anything heavy: `main` catches the stop signals before it imports
+# the commands, boto3 and the user's app, which take a tenth of a second or more.
+from simple_worker.adapters.system._signals import EarlyStop
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 __all__ = ["build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    early = EarlyStop()
+    if arguments[:1] == ["worker"]:
+        early.install()  # see `EarlyStop`: a signal from here on stops gracefully
+    try:
+        return _run(arguments, early)
+    finally:
+        early.restore()
+
+
+def _run(arguments: list[str], early: EarlyStop) -> int:
+    # Imported here, after the signal handlers: see the imports above.
+    from simple_worker.cli._common import (  # noqa: PLC0415
+        EXIT_FAILURE,
+        EXIT_INTERRUPTED,
+        EXIT_USAGE,
+        err,
+        one_line,
+    )
+    from simple_worker.cli._logs import configure_logging  # noqa: PLC0415
+    from simple_worker.domain._errors import QueueServiceError, SimpleWorkerError  # noqa: PLC0415
+
+    args = build_parser().parse_args(arguments)
+    args.early_stop = early
     # Only the worker logs as it goes; the other commands print their results, and their
     # errors are the one line below (a library warning would repeat it).
     configure_logging(getattr(args, "log_level", "ERROR"), getattr(args, "log_format", "text"))
@@ -61,6 +78,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every command."""
+    # Imported here, after the signal handlers: see the imports above.
+    from simple_worker import __version__  # noqa: PLC0415
+    from simple_worker.cli import (  # noqa: PLC0415
+        _check,
+        _messages,
+        _queues,
+        _redrive,
+        _stats,
+        _worker,
+    )
+    from simple_worker.cli._common import Parser  # noqa: PLC0415
+
     parser = Parser(
         prog="simple-worker",
         description="Run simple-worker workers, and operate the app's SQS queues.",
@@ -68,6 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for module in (worker, queues, check, stats, redrive, messages):
+    for module in (_worker, _queues, _check, _stats, _redrive, _messages):
         module.register(commands)
     return parser

@@ -22,6 +22,8 @@ EXIT_FAILURE = 1
 """An unexpected error, a failed SQS call, or a problem found (``check``)."""
 EXIT_USAGE = 2
 """A usage or configuration error: one line on stderr, no traceback."""
+EXIT_SHUTDOWN_TIMEOUT = 124
+"""The worker stopped at the end of its shutdown budget, leaving work to SQS (as timeout(1))."""
 EXIT_INTERRUPTED = 130
 """128 + SIGINT: stopped by Ctrl-C before finishing."""
 
@@ -189,6 +191,7 @@ def build_worker(
         middleware=middleware,
         heartbeat_file=args.heartbeat_file,
         liveness=liveness,
+        shutdown_timeout=args.shutdown_timeout,
     )
     return app, worker
 

@@ -10,10 +10,14 @@ clients). The supervisor:
   1 s to 30 s while it keeps dying young, and is reset once one has lived 60 s;
 - stops everything, with exit status 2, when a worker process exits with status 2
   (a configuration error: restarting cannot help);
-- on SIGTERM/SIGINT, passes the signal to every worker process, waits up to
-  ``--shutdown-timeout`` for their graceful stop, then SIGKILLs what is left (their
-  messages reappear after the visibility timeout: nothing is lost); a second signal
-  kills them at once.
+- on SIGTERM/SIGINT, passes the signal to every worker process, which stops
+  within its shutdown budget (``--shutdown-timeout``, passed on to each); SIGKILLs
+  what is still running `KILL_MARGIN` seconds after that (their messages reappear
+  after the visibility timeout: nothing is lost); a second signal kills them at once.
+
+Worker processes start with SIGTERM and SIGINT blocked, and unblock them once
+their handlers are in place (see `EarlyStop`): a signal passed on to a process
+that is still starting waits for it, rather than killing it.
 
 Worker processes run in their own session, so a Ctrl-C at a terminal reaches the
 supervisor only, which passes it on once (a second SIGINT would force their stop).
@@ -42,16 +46,27 @@ from types import FrameType
 
 import attrs
 
-from simple_worker.cli._common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, build_worker
+from simple_worker.adapters.system._signals import EarlyStop
+from simple_worker.cli._common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_SHUTDOWN_TIMEOUT,
+    EXIT_USAGE,
+    build_worker,
+)
 from simple_worker.cli._shared_endpoints import SharedEndpoints
 from simple_worker.domain._errors import ConfigurationError, QueueNotFound
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SHUTDOWN_TIMEOUT = 30.0
+KILL_MARGIN = 5.0
+"""Seconds past the shutdown budget before worker processes still running are killed.
+
+A process at the end of its budget still logs what it gave up, and exits.
+"""
 PROCESS_INDEX_VARIABLE = "SIMPLE_WORKER_PROCESS"
 EXIT_KILLED = 128 + signal.SIGKILL
-"""The supervisor's status when ``--shutdown-timeout`` expired and it killed workers."""
+"""The supervisor's status when worker processes overran their budget and it killed them."""
 _TICK = 0.2
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -93,6 +108,8 @@ def child_command(args: argparse.Namespace, parent_pid: int) -> list[str]:
         args.log_level,
         "--log-format",
         args.log_format,
+        "--shutdown-timeout",
+        f"{args.shutdown_timeout:g}",
     ]
     if args.retry_backoff is not None:
         command += ["--retry-backoff", f"{args.retry_backoff:g}"]
@@ -121,12 +138,17 @@ def shutdown_status(returncodes: Sequence[int], stop_signal: int) -> int:
 
     0 when every one stopped cleanly: status 0, or killed by ``stop_signal`` itself
     (it arrived before the worker had installed its handlers, so it had not started
-    receiving); 2 when one reported a configuration error; 1 otherwise.
+    receiving); 124 when, besides, some reached their shutdown budget (they left
+    work to SQS); 2 when one reported a configuration error; 1 otherwise.
     """
     if any(code == EXIT_USAGE for code in returncodes):
         return EXIT_USAGE
     clean = (EXIT_OK, -stop_signal)
-    return EXIT_OK if all(code in clean for code in returncodes) else EXIT_FAILURE
+    if all(code in clean for code in returncodes):
+        return EXIT_OK
+    if all(code in (*clean, EXIT_SHUTDOWN_TIMEOUT) for code in returncodes):
+        return EXIT_SHUTDOWN_TIMEOUT
+    return EXIT_FAILURE
 
 
 def supervise(args: argparse.Namespace) -> int:
@@ -136,6 +158,7 @@ def supervise(args: argparse.Namespace) -> int:
         SimpleWorkerError: the app does not load, an option is out of range, or a
             queue is missing (before any process starts).
     """
+    early: EarlyStop = getattr(args, "early_stop", None) or EarlyStop()
     # Built for its checks only: the app loads, the options' ranges, the queue names.
     app, worker = build_worker(args)
     if not worker.queue_names:
@@ -148,16 +171,19 @@ def supervise(args: argparse.Namespace) -> int:
             missing.append(name)
     if missing:
         raise QueueNotFound(missing)
-    timeout = DEFAULT_SHUTDOWN_TIMEOUT if args.shutdown_timeout is None else args.shutdown_timeout
+    if early.signum is not None:
+        logger.info("Received a stop signal before any worker process started: not starting")
+        return EXIT_OK
     command = child_command(args, os.getpid())
     with SharedEndpoints(args) as shared:
         supervisor = Supervisor(
             lambda index: [*command, *shared.child_options(index)],
             args.processes,
-            timeout,
+            args.shutdown_timeout,
             env=shared.env(),
             on_exit=shared.process_exited,
         )
+        early.forward_to(supervisor.request_stop)
         shared.serve(supervisor)
         return supervisor.run()
 
@@ -177,7 +203,8 @@ class Supervisor:
     Args:
         command: the command line of the worker process with the given index.
         processes: how many to run.
-        shutdown_timeout: seconds to wait for their graceful stop before SIGKILL.
+        shutdown_timeout: the worker processes' shutdown budget; those still running
+            ``kill_margin`` seconds after it are killed with SIGKILL.
         env: environment variables for the worker processes, beside this one's.
         on_exit: called with a process's index and pid once it has exited and
             been reaped (not for those still running when the supervisor stops).
@@ -191,10 +218,12 @@ class Supervisor:
         *,
         env: Mapping[str, str] | None = None,
         on_exit: Callable[[int, int], None] | None = None,
+        kill_margin: float = KILL_MARGIN,
     ) -> None:
         self._command = command
         self._slots = [_Slot(index) for index in range(processes)]
         self._shutdown_timeout = shutdown_timeout
+        self._kill_after = shutdown_timeout + kill_margin
         self._env = dict(env or {})
         self._on_exit = on_exit
         self._signals: list[int] = []
@@ -218,13 +247,14 @@ class Supervisor:
         """Start the workers and supervise them until a signal; return the exit status."""
         previous = {signum: signal.signal(signum, self._on_signal) for signum in STOP_SIGNALS}
         try:
-            for slot in self._slots:
-                self._start(slot)
-            logger.info(
-                "Supervisor started %d worker processes",
-                len(self._slots),
-                extra={"processes": len(self._slots)},
-            )
+            if not self.stopping:  # a signal may have come already (`request_stop`)
+                for slot in self._slots:
+                    self._start(slot)
+                logger.info(
+                    "Supervisor started %d worker processes",
+                    len(self._slots),
+                    extra={"processes": len(self._slots)},
+                )
             while not self._signals and not self._config_error:
                 self._reap(time.monotonic())
                 self._restart_due(time.monotonic())
@@ -235,17 +265,27 @@ class Supervisor:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+    def request_stop(self, signum: int = signal.SIGTERM) -> None:
+        """Stop the worker processes as the signal ``signum`` would. Signal-safe."""
         self._signals.append(signum)
         self._wake.set()
 
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.request_stop(signum)
+
     def _start(self, slot: _Slot) -> None:
-        slot.process = subprocess.Popen(  # noqa: S603 - our own command, no shell
-            self._command(slot.index),
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **self._env, PROCESS_INDEX_VARIABLE: str(slot.index)},
-            start_new_session=True,  # a terminal's Ctrl-C reaches the supervisor only
-        )
+        # Blocked from fork to the worker's first line, which unblocks them (`EarlyStop`):
+        # until then a stop signal passed on would kill the interpreter as it starts.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            slot.process = subprocess.Popen(  # noqa: S603 - our own command, no shell
+                self._command(slot.index),
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **self._env, PROCESS_INDEX_VARIABLE: str(slot.index)},
+                start_new_session=True,  # a terminal's Ctrl-C reaches the supervisor only
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         slot.started = time.monotonic()
         slot.restart_at = None
         logger.info(
@@ -299,14 +339,14 @@ class Supervisor:
         stop_signal = self._signals[0] if self._signals else signal.SIGTERM
         running = self._running()
         logger.info(
-            "%s: stopping %d worker process(es), waiting up to %g s",
+            "%s: stopping %d worker process(es) within their %g s shutdown budget",
             signal.Signals(stop_signal).name if self._signals else "Configuration error",
             len(running),
             self._shutdown_timeout,
         )
         for slot in running:
             self._send(slot, stop_signal)
-        deadline = time.monotonic() + self._shutdown_timeout
+        deadline = time.monotonic() + self._kill_after
         while self._running():
             if len(self._signals) > 1:
                 logger.warning("Second signal: killing the worker processes now")
@@ -317,7 +357,7 @@ class Supervisor:
                     "%d worker process(es) still running after %g s: killing them; their "
                     "tasks' messages reappear after the visibility timeout",
                     len(self._running()),
-                    self._shutdown_timeout,
+                    self._kill_after,
                 )
                 self._kill_all()
                 return EXIT_KILLED

@@ -14,18 +14,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import threading
 import time
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from simple_worker.adapters.observability._health import HEALTH_PATH, HealthEndpoint
 from simple_worker.adapters.observability._heartbeat_file import HeartbeatFile
 from simple_worker.adapters.observability._http_server import DEFAULT_HOST, Endpoint, http_servers
+from simple_worker.adapters.system._signals import EarlyStop
 from simple_worker.cli._common import (
     EXIT_FAILURE,
     EXIT_OK,
+    EXIT_SHUTDOWN_TIMEOUT,
     add_app_argument,
     add_queues_argument,
     add_retry_arguments,
@@ -38,8 +38,8 @@ from simple_worker.cli._common import (
     seconds,
     wait_seconds,
 )
-from simple_worker.cli._supervisor import DEFAULT_SHUTDOWN_TIMEOUT, supervise
-from simple_worker.consumer._worker import Worker
+from simple_worker.cli._supervisor import KILL_MARGIN, supervise
+from simple_worker.consumer._worker import DEFAULT_SHUTDOWN_TIMEOUT, Worker
 from simple_worker.domain._errors import WorkerThreadDied
 from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.middleware import Middleware
@@ -57,8 +57,10 @@ EPILOG = """\
 exit status: 0 after a graceful stop; 1 an unexpected error (such as a worker
 thread that died: the worker stops gracefully first), or (with --processes)
 a worker process that did not stop cleanly; 2 a usage or configuration error (bad
-app path, missing queues); 128+N when a second signal N forced the stop; 137 when
---shutdown-timeout expired and worker processes were killed.
+app path, missing queues); 124 when the stop reached --shutdown-timeout and left
+tasks, deletes or releases to SQS (they run again after their visibility
+timeout); 128+N when a second signal N forced the stop; 137 (with --processes)
+when worker processes overran --shutdown-timeout and were killed.
 """
 
 
@@ -93,9 +95,12 @@ def register(commands: Commands) -> None:
     parser.add_argument(
         "--shutdown-timeout",
         type=seconds,
+        default=DEFAULT_SHUTDOWN_TIMEOUT,
         metavar="S",
-        help="with --processes > 1: seconds to wait for worker processes to stop after "
-        f"SIGTERM/SIGINT before killing them (default: {DEFAULT_SHUTDOWN_TIMEOUT:g})",
+        help="the most seconds a stop takes after SIGTERM/SIGINT, even if SQS does not "
+        "answer: running tasks may finish until then, and what is left runs again after "
+        f"its visibility timeout (default: {DEFAULT_SHUTDOWN_TIMEOUT:g}; with --processes, "
+        f"worker processes still running {KILL_MARGIN:g} s later are killed)",
     )
     parser.add_argument(
         "--log-level", default="INFO", choices=LOG_LEVELS, help="logging level (default: INFO)"
@@ -177,36 +182,44 @@ def run(args: argparse.Namespace) -> int:
 def run_in_process(args: argparse.Namespace) -> int:
     """Run one worker in this process until it stops; return its exit status.
 
-    0 after a graceful stop; 1 when a worker thread died (logged at CRITICAL) and
-    the worker stopped for it. A second signal raises `SystemExit` instead.
+    0 after a graceful stop, 124 when the stop reached the shutdown budget and gave
+    up on some work, 1 when a worker thread died (logged at CRITICAL) and the worker
+    stopped for it (or raise `SystemExit` after a second signal).
 
     Raises:
         SimpleWorkerError: the app does not load, an option is out of range, or a
             queue is missing.
     """
-    early = _EarlyStop()
-    early.install()
-    if args.shutdown_timeout is not None and args.parent_pid is None:
-        logger.warning(
-            "--shutdown-timeout applies to --processes > 1; with one process, your process "
-            "manager's stop timeout decides (systemd TimeoutStopSec, Kubernetes "
-            "terminationGracePeriodSeconds)"
-        )
-    _, worker = build_worker(args, lambda app: observers(app, args))
-    early.attach(worker)
-    if args.parent_pid is not None:
-        threading.Thread(
-            target=_stop_when_orphaned,
-            args=(worker, args.parent_pid),
-            name="simple-worker-parent-watch",
-            daemon=True,
-        ).start()
-    try:
-        worker.start()
-    except WorkerThreadDied as error:
-        err(f"simple-worker: {one_line(error)}")
-        return EXIT_FAILURE
+    early = _early_stop(args)
+    if early.signum is None:
+        _, worker = build_worker(args, lambda app: observers(app, args))
+        early.forward_to(lambda _signum: worker.stop())
+        if not worker.stopping:
+            if args.parent_pid is not None:
+                threading.Thread(
+                    target=_stop_when_orphaned,
+                    args=(worker, args.parent_pid),
+                    name="simple-worker-parent-watch",
+                    daemon=True,
+                ).start()
+            try:
+                worker.start()
+            except WorkerThreadDied as error:
+                err(f"simple-worker: {one_line(error)}")
+                return EXIT_FAILURE
+            return EXIT_SHUTDOWN_TIMEOUT if worker.gave_up else EXIT_OK
+    # A signal came while the app loaded: nothing was received, so nothing is left to do.
+    logger.info("Received a stop signal before the worker started: not starting")
     return EXIT_OK
+
+
+def _early_stop(args: argparse.Namespace) -> EarlyStop:
+    """Return the `EarlyStop` that `main` installed, or install one now."""
+    early: EarlyStop | None = getattr(args, "early_stop", None)
+    if early is None:
+        early = EarlyStop()
+        early.install()
+    return early
 
 
 def observers(app: App, args: argparse.Namespace) -> tuple[list[Middleware], list[LivenessPort]]:
@@ -241,38 +254,6 @@ def observers(app: App, args: argparse.Namespace) -> tuple[list[Middleware], lis
     if args.process_heartbeat_file is not None:
         liveness.append(HeartbeatFile(args.process_heartbeat_file))
     return [*http_servers(endpoints), *middleware], liveness
-
-
-class _EarlyStop:
-    """Handles SIGTERM/SIGINT until the worker's own handlers take over in ``start()``.
-
-    A signal that arrives while the app is importing or the queues are checked
-    stops the worker as soon as it exists (it then starts and stops at once), rather
-    than killing the process mid-import or being lost. ``Worker.start`` installs its
-    own handlers for its run, and puts these back afterwards.
-    """
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self._worker: Worker | None = None
-
-    def install(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, self._handle)
-
-    def attach(self, worker: Worker) -> None:
-        self._worker = worker
-        if self.signum is not None:
-            worker.stop()
-
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.signum is not None:
-            raise SystemExit(128 + signum)
-        self.signum = signum
-        logger.info("Received %s while starting: stopping", signal.Signals(signum).name)
-        if self._worker is not None:
-            self._worker.stop()
 
 
 def _stop_when_orphaned(worker: Worker, parent_pid: int) -> None:

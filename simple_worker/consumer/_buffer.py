@@ -242,6 +242,11 @@ class HeldMessages:
         with self._lock:
             return len(self._running)
 
+    def running(self) -> list[ReceivedMessage]:
+        """Return the running messages, in the order their tasks started."""
+        with self._lock:
+            return [held.message for held in self._running.values()]
+
     def buffered_count(self) -> int:
         """Return how many messages wait in the buffer."""
         with self._lock:

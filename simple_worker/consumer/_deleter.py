@@ -5,15 +5,19 @@ Receipts are flushed per queue when ten are waiting, when the oldest has waited
 call at load and a finished task is never left undeleted for long. Up to
 ``concurrency`` delete calls run at once, so that at load deletes keep up even
 when each call takes a real network round trip.
+
+The calls run on daemon threads: `stop` waits for them up to a timeout, then
+gives up on those still under way (their messages will run again), and such a
+call cannot keep the process from exiting.
 """
 
 from __future__ import annotations
 
 import logging
+import queue as queues
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from simple_worker.domain._errors import SimpleWorkerError
 from simple_worker.ports.clock import ClockPort
@@ -29,20 +33,30 @@ class DeleteBatcher:
         self, queue: QueuePort, clock: ClockPort, max_wait: float = 1.0, concurrency: int = 8
     ) -> None:
         self._queue = queue
-        self._calls = ThreadPoolExecutor(concurrency, thread_name_prefix="simple-worker-delete")
+        self._calls: queues.SimpleQueue[tuple[str, list[str]]] = queues.SimpleQueue()
+        self._callers = [
+            threading.Thread(target=self._call, name=f"simple-worker-delete-{n}", daemon=True)
+            for n in range(concurrency)
+        ]
         self._clock = clock
         self._max_wait = max_wait
         self._changed = threading.Condition()
         self._pending: dict[str, list[str]] = defaultdict(list)
         self._on_deleted: dict[str, Callable[[], None]] = {}
+        self._unsettled: dict[str, tuple[str, str | None]] = {}
+        """Receipts added and not yet answered for: receipt -> (queue, message id)."""
+        self._outstanding = 0  # batches handed to the callers and not yet answered
         self._oldest: float | None = None
         self._urgent = False
         self._stopping = False
+        self._flushed_all = False
         self._thread = threading.Thread(target=self._run, name="simple-worker-deleter", daemon=True)
 
     def start(self) -> None:
-        """Start the flushing thread."""
+        """Start the flushing thread and the threads that make the calls."""
         self._thread.start()
+        for caller in self._callers:
+            caller.start()
 
     def add(
         self,
@@ -51,6 +65,7 @@ class DeleteBatcher:
         *,
         urgent: bool = False,
         on_deleted: Callable[[], None] | None = None,
+        message_id: str | None = None,
     ) -> None:
         """Delete ``receipt``'s message soon; ``urgent``: with the pending ones, at once.
 
@@ -58,10 +73,12 @@ class DeleteBatcher:
         would: waiting for a fuller batch would let it be delivered again.
         ``on_deleted`` runs on a delete thread once the queue accepted this
         receipt's delete, never when it refused it (e.g. a large payload's object
-        is deleted only when its message is). `stop` waits for it.
+        is deleted only when its message is). `stop` waits for it. ``message_id``
+        names the message in the log if its delete is given up.
         """
         with self._changed:
             self._pending[queue].append(receipt)
+            self._unsettled[receipt] = (queue, message_id)
             if on_deleted is not None:
                 self._on_deleted[receipt] = on_deleted
             if urgent:
@@ -74,13 +91,24 @@ class DeleteBatcher:
             elif len(self._pending[queue]) >= MAX_BATCH_SIZE:
                 self._changed.notify_all()
 
-    def stop(self) -> None:
-        """Flush every pending delete, wait for the calls to end, then stop the thread."""
+    def stop(self, timeout: float | None = None) -> int:
+        """Flush every pending delete and wait up to ``timeout`` seconds for the calls to end.
+
+        With no ``timeout``, wait for as long as they take. Deletes still unanswered
+        by then are given up, and logged with their message ids: their calls go on
+        on daemon threads, and the tasks run again after their visibility timeout.
+
+        Returns:
+            How many deletes were given up.
+        """
         with self._changed:
             self._stopping = True
             self._changed.notify_all()
-        self._thread.join()
-        self._calls.shutdown(wait=True)
+            # The flushing thread hands out the rest at once: wait for it, then for the calls.
+            self._changed.wait_for(lambda: self._flushed() and not self._outstanding, timeout)
+            given_up = dict(self._unsettled)
+        _log_given_up(given_up)
+        return len(given_up)
 
     def _run(self) -> None:
         while True:
@@ -93,9 +121,27 @@ class DeleteBatcher:
                 self._urgent = False
                 batches = self._take_batches(everything=everything)
             for queue, receipts in batches.items():
-                self._calls.submit(self._delete, queue, receipts)
+                self._calls.put((queue, receipts))
             if stopping:
+                with self._changed:
+                    self._flushed_all = True
+                    self._changed.notify_all()
                 return
+
+    def _flushed(self) -> bool:
+        return self._flushed_all or not self._thread.is_alive()
+
+    def _call(self) -> None:
+        while True:
+            queue, receipts = self._calls.get()
+            try:
+                self._delete(queue, receipts)
+            finally:
+                with self._changed:
+                    for receipt in receipts:
+                        self._unsettled.pop(receipt, None)
+                    self._outstanding -= 1
+                    self._changed.notify_all()
 
     def _ready(self) -> bool:
         return (
@@ -123,6 +169,7 @@ class DeleteBatcher:
             if count:
                 taken[queue] = receipts[:count]
                 del receipts[:count]
+                self._outstanding += 1
         if not any(self._pending.values()):
             self._oldest = None
         return taken
@@ -147,6 +194,21 @@ class DeleteBatcher:
         for receipt, callback in callbacks.items():
             if receipt not in failed:
                 _run(callback, queue)
+
+
+def _log_given_up(given_up: dict[str, tuple[str, str | None]]) -> None:
+    by_queue: dict[str, list[str]] = defaultdict(list)
+    for receipt, (queue, message_id) in given_up.items():
+        by_queue[queue].append(message_id or f"receipt {receipt[:32]}")
+    for queue, names in by_queue.items():
+        logger.warning(
+            "Gave up deleting %d finished task message(s) from %s: the queue did not answer "
+            "in time; they run again after their visibility timeout: %s",
+            len(names),
+            queue,
+            ", ".join(names),
+            extra={"queue": queue, "count": len(names), "message_ids": names},
+        )
 
 
 def _run(callback: Callable[[], None], queue: str) -> None:

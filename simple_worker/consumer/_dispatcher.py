@@ -24,9 +24,9 @@ from simple_worker.consumer._current import running
 from simple_worker.consumer._deferral import check_due_time, is_early
 from simple_worker.domain._envelope import decode_envelope
 from simple_worker.domain._errors import MessageDecodeError, PayloadStoreError, TaskRefused
+from simple_worker.domain._excerpt import ERROR_BYTES, excerpt
 from simple_worker.domain._registry import TaskRegistry
 from simple_worker.domain._task import Delivery, Task
-from simple_worker.domain._excerpt import ERROR_BYTES, excerpt
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.executor import ExecutorFactory
 from simple_worker.ports.middleware import Dispatched, Outcome

@@ -12,7 +12,13 @@ Threads and their jobs:
   no queue's receives have failed for longer than a minute.
 
 On `stop` (or SIGTERM/SIGINT) pollers stop, buffered messages are released at
-once (visibility 0), running tasks finish and are deleted, then `start` returns.
+once (visibility 0), running tasks finish and are deleted, then `start` returns:
+within ``shutdown_timeout`` seconds of the stop, whatever the queue does. Past
+that budget the worker gives up, and logs, what is left: tasks still running
+(their messages are not deleted) and releases and deletes the queue has not
+answered. Nothing is lost: SQS delivers those messages again after their
+visibility timeout. SQS calls cannot be cut short; they are left on daemon
+threads, which do not keep the process from exiting.
 
 A task's error, whatever it is (`BaseException` included), fails that task only
 (see `TaskExecutor`), and an error around one message is logged and the thread
@@ -26,7 +32,9 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 
@@ -41,7 +49,14 @@ from simple_worker.consumer._heartbeat import VisibilityHeartbeat
 from simple_worker.consumer._poller import RECEIVE_COUNTS, QueuePoller
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._settler import Settler
-from simple_worker.domain._errors import ConfigurationError, QueueNotFound, WorkerThreadDied
+from simple_worker.domain._envelope import decode_envelope
+from simple_worker.domain._errors import (
+    ConfigurationError,
+    MessageDecodeError,
+    QueueNotFound,
+    WorkerThreadDied,
+)
+from simple_worker.domain._task import Task
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.middleware import Dispatched, Outcome
@@ -59,6 +74,13 @@ _TICK = 0.5  # how often idle threads look for a stop, in seconds
 _DELETE_MARGIN = 2.0  # seconds a delete call may take, for hurrying one (see _handle)
 _LIVENESS_INTERVAL = 5.0  # seconds between beats while the worker consumes normally
 _RECEIVE_FAILURE_GRACE = 60.0  # seconds of failing receives before beats stop
+_SETTLE_RESERVE = 2.0  # seconds at the end of the shutdown budget kept for the last deletes
+
+DEFAULT_SHUTDOWN_TIMEOUT = 20.0
+"""Seconds from a stop request to the end of `Worker.start`, whatever the queue does.
+
+Inside Kubernetes' default 30-second grace period, with room for the process to exit.
+"""
 
 SignalScope = Callable[[Callable[[], None]], AbstractContextManager[None]]
 
@@ -73,6 +95,7 @@ class WorkerOptions:
     retry_policy: RetryPolicy | None = None
     delete_max_wait: float = 1.0
     receivers_per_queue: int = 8
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
 
     def __attrs_post_init__(self) -> None:
         if self.threads < 1:
@@ -88,6 +111,11 @@ class WorkerOptions:
             )
         if self.buffer_size is not None and self.buffer_size < 1:
             raise ConfigurationError(f"buffer_size must be at least 1; got {self.buffer_size}.")
+        if not 0 <= self.shutdown_timeout < math.inf:
+            raise ConfigurationError(
+                f"shutdown_timeout must be a number of seconds, 0 or more; "
+                f"got {self.shutdown_timeout}."
+            )
 
     @property
     def capacity(self) -> int:
@@ -119,6 +147,8 @@ class Worker:
         self._liveness = liveness
         self._pollers: list[QueuePoller] = []
         self._stopping = threading.Event()
+        self._stop_requested: float | None = None  # time.monotonic() of the first stop
+        self._gave_up = False
         self._started = False
         self._infos: dict[str, QueueInfo] = {}
         self._held = HeldMessages(clock, options.capacity)
@@ -175,8 +205,22 @@ class Worker:
         """Whether a stop was asked (`stop` or a signal): the worker receives no more."""
         return self._stopping.is_set()
 
+    @property
+    def gave_up(self) -> bool:
+        """Whether the last stop ran out of its shutdown budget and left work to SQS.
+
+        Tasks still running, or releases and deletes the queue had not answered:
+        their messages run again after their visibility timeout (all are logged).
+        """
+        return self._gave_up
+
     def stop(self) -> None:
-        """Ask the worker to stop gracefully; `start` returns once it has. Thread-safe."""
+        """Ask the worker to stop gracefully; `start` returns once it has. Thread-safe.
+
+        The shutdown budget (``shutdown_timeout``) counts from the first call.
+        """
+        if self._stop_requested is None:
+            self._stop_requested = time.monotonic()
         self._stopping.set()
 
     def shutdown(self) -> None:
@@ -240,16 +284,72 @@ class Worker:
             self._pollers.append(poller)
             poller.start()
         self._wait_for_stop()
-        self._release(self._held.close())
-        for runner in runners:
-            runner.join()
-        heartbeat.stop()
-        heartbeat_thread.join()
-        self._deleter.stop()
+        self._shut_down(runners, heartbeat, heartbeat_thread)
         logger.info(
             "Worker stopped",
             extra={**self.counts, **self.receive_counts(), "queues": self.queue_names},
         )
+
+    def _shut_down(
+        self,
+        runners: list[threading.Thread],
+        heartbeat: VisibilityHeartbeat,
+        heartbeat_thread: threading.Thread,
+    ) -> None:
+        """Release, let tasks finish, delete: all within the budget, then give up on the rest.
+
+        Real time, not the clock port's: this bounds real waits on threads.
+        """
+        budget = self.options.shutdown_timeout
+        end = (self._stop_requested or time.monotonic()) + budget
+        # Tasks get the budget but its last moments, in which their deletes go out.
+        tasks_end = end - min(_SETTLE_RESERVE, budget / 10)
+        buffered = self._held.close()
+        release = self._spawn("release", self._release, buffered) if buffered else None
+        for runner in runners:
+            runner.join(_left(tasks_end))
+        if any(runner.is_alive() for runner in runners):
+            self._gave_up = True
+            self._log_still_running(budget)
+        heartbeat.stop()
+        heartbeat_thread.join(_left(end))
+        if self._deleter.stop(_left(end)):
+            self._gave_up = True
+        if release is not None:
+            release.join(_left(end))
+            if release.is_alive():
+                self._gave_up = True
+                ids = [message.message_id for message in buffered]
+                logger.warning(
+                    "Gave up releasing %d received message(s) that had not started: the queue "
+                    "did not answer within the %g s shutdown budget; they run after their "
+                    "visibility timeout: %s",
+                    len(ids),
+                    budget,
+                    ", ".join(ids),
+                    extra={"count": len(ids), "message_ids": ids},
+                )
+
+    def _log_still_running(self, budget: float) -> None:
+        running = self._held.running()
+        for message in running:
+            task = _task_of(message)
+            name = task.name if task is not None else f"of message {message.message_id}"
+            logger.warning(
+                "Task %s still running at the end of the %g s shutdown budget: left running "
+                "as the worker exits, not deleted; SQS delivers it again after its "
+                "visibility timeout",
+                name,
+                budget,
+                extra={**message_fields(message, task), "outcome": "given_up"},
+            )
+        if not running:  # threads busy settling a finished task with a queue that hangs
+            logger.warning(
+                "Task threads still waiting for the queue at the end of the %g s shutdown "
+                "budget: what they were settling is left to SQS (delivered again after the "
+                "visibility timeout)",
+                budget,
+            )
 
     def _wait_for_stop(self) -> None:
         """Wait for `stop`, beating the liveness port while receiving works."""
@@ -344,9 +444,28 @@ class Worker:
             cleanup = (
                 payload_cleanup(message, self._dispatcher.payload_store) if with_payload else None
             )
-            self._deleter.add(message.queue, message.receipt, urgent=urgent, on_deleted=cleanup)
+            self._deleter.add(
+                message.queue,
+                message.receipt,
+                urgent=urgent,
+                on_deleted=cleanup,
+                message_id=message.message_id,
+            )
 
         self._settler.apply(dispatched, settlement, delete)
 
     def _release(self, messages: Sequence[ReceivedMessage]) -> None:
         self._settler.release(messages)
+
+
+def _left(deadline: float) -> float:
+    """Return the seconds until ``deadline`` (a `time.monotonic` time), 0 if past."""
+    return max(deadline - time.monotonic(), 0.0)
+
+
+def _task_of(message: ReceivedMessage) -> Task | None:
+    """Return the task ``message`` carries, for a log line; None if it does not decode."""
+    try:
+        return decode_envelope(message.body)
+    except MessageDecodeError:  # a large payload's pointer, or a message that cannot run
+        return None

@@ -10,17 +10,6 @@ from simple_worker import (
     PayloadStoreError,
     QueueNotFound,
 )
-from simple_worker.adapters.memory._payloads import InMemoryPayloadStore
-from simple_worker.adapters.memory._queue import InMemoryQueue
-from simple_worker.domain._payload_pointer import (
-    LEGACY_SIZE_ATTRIBUTE,
-    SIZE_ATTRIBUTE,
-    PayloadPointer,
-    encode_pointer,
-    find_pointer,
-)
-from simple_worker.domain._registry import TaskRegistry
-from simple_worker.ports.queue import OutgoingMessage, ReceivedMessage, SendResult
 from simple_worker._large_payloads import (
     PayloadOffload,
     delete_payload,
@@ -30,6 +19,7 @@ from simple_worker._large_payloads import (
 from simple_worker.adapters.memory._payloads import InMemoryPayloadStore
 from simple_worker.adapters.memory._queue import InMemoryQueue
 from simple_worker.domain._payload_pointer import (
+    LEGACY_SIZE_ATTRIBUTE,
     SIZE_ATTRIBUTE,
     PayloadPointer,
     encode_pointer,

@@ -7,6 +7,7 @@ Environment:
   starts and one when it ends, each a single write, so processes can share it.
 - ``CLI_TEST_IMPORT_SLEEP``: seconds the import takes, after writing "cli_app is
   importing" on stderr, so a test can signal a worker that is still starting.
+- ``CLI_TEST_CHILD_IMPORT_SLEEP``: the same, in supervised worker processes only.
 - ``CLI_TEST_BREAK_CHILDREN``: when set, importing this module fails inside a
   supervised worker process (``SIMPLE_WORKER_PROCESS`` is set), so that process
   exits with status 2 while the supervisor's own checks passed.
@@ -23,10 +24,13 @@ from pathlib import Path
 
 from simple_worker import App
 
-if os.environ.get("CLI_TEST_IMPORT_SLEEP"):
+_IMPORT_SLEEP = os.environ.get("CLI_TEST_IMPORT_SLEEP")
+if "SIMPLE_WORKER_PROCESS" in os.environ:
+    _IMPORT_SLEEP = os.environ.get("CLI_TEST_CHILD_IMPORT_SLEEP", _IMPORT_SLEEP)
+if _IMPORT_SLEEP:
     sys.stderr.write("cli_app is importing\n")
     sys.stderr.flush()
-    time.sleep(float(os.environ["CLI_TEST_IMPORT_SLEEP"]))
+    time.sleep(float(_IMPORT_SLEEP))
 
 if os.environ.get("CLI_TEST_BREAK_CHILDREN") and "SIMPLE_WORKER_PROCESS" in os.environ:
     raise RuntimeError("this worker process is broken on purpose")

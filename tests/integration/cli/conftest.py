@@ -9,6 +9,7 @@ supervisor logged that it started.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -302,6 +303,26 @@ def drain(sqs_client, queue_url):
             received += messages
 
     return receive_all
+
+
+def _load_fault_proxy():
+    path = HERE.parent / "reliability" / "fault_proxy.py"
+    spec = importlib.util.spec_from_file_location("cli_fault_proxy", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def fault_proxy(moto_server):
+    """The reliability tests' `FaultProxy` in front of the moto server; closed after the test.
+
+    Give the command ``env={"AWS_ENDPOINT_URL_SQS": fault_proxy.url}`` to go through it.
+    """
+    proxy = _load_fault_proxy().FaultProxy(int(moto_server.rsplit(":", 1)[1]))
+    yield proxy
+    proxy.close()
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ def test_sigterm_lets_tasks_in_flight_finish_then_exits_0(
     assert (visible, in_flight) == (8 - len(ended), 0)  # finished: deleted; others: released
 
 
-def test_when_the_shutdown_timeout_expires_workers_are_killed_and_nothing_is_lost(
+def test_workers_give_up_tasks_still_running_at_the_end_of_the_budget_and_nothing_is_lost(
     create_queue, producer, start_cli, records, counts, drain, wait_until, pid_running
 ):
     create_queue("default", VisibilityTimeout=2)
@@ -81,11 +81,30 @@ def test_when_the_shutdown_timeout_expires_workers_are_killed_and_nothing_is_los
 
     supervisor.send(signal.SIGTERM)
 
-    assert supervisor.wait() == 128 + signal.SIGKILL
-    assert "still running after 1 s: killing them" in supervisor.stderr()
+    assert supervisor.wait() == 124
+    log = supervisor.stderr()
+    assert log.count("Task record still running at the end of the 1 s shutdown budget") == 2
+    assert "killing them" not in log  # they stopped by themselves, within the budget
     wait_until(lambda: counts("default") == (2, 0), message="the tasks' messages to reappear")
     assert payload_ns(drain("default")) == [0, 1]
     assert records("end") == []
+    assert not any(pid_running(pid) for pid in children)
+
+
+def test_workers_still_running_past_the_budget_and_its_margin_are_killed(
+    create_queue, start_cli, wait_until, pid_running
+):
+    create_queue("default")
+    supervisor = start_supervisor(
+        start_cli, "--shutdown-timeout", "0", env={"CLI_TEST_CHILD_IMPORT_SLEEP": "600"}
+    )
+    wait_until(lambda: supervisor.stderr().count("cli_app is importing") == 2)
+    children = supervisor.children().values()
+
+    supervisor.send(signal.SIGTERM)
+
+    assert supervisor.wait() == 128 + signal.SIGKILL
+    assert "still running after 5 s: killing them" in supervisor.stderr()
     assert not any(pid_running(pid) for pid in children)
 
 

@@ -135,7 +135,7 @@ def test_a_signal_while_the_app_imports_stops_the_worker_cleanly(
     worker.send(signal.SIGTERM)
 
     assert worker.wait() == 0
-    assert "Worker stopped" in worker.stderr()
+    assert "before the worker started: not starting" in worker.stderr()
 
 
 def test_a_task_thread_that_dies_stops_the_worker_command_with_status_1(

@@ -170,6 +170,8 @@ def producer_for():
 def start_worker(prefix, worker_launcher):
     """``start_worker(endpoint, record_file, threads=1, wait_seconds=1, ready=True, ...)``.
 
+    Also ``read_timeout=``, ``shutdown_timeout=`` and ``log_sqs_calls=``.
+
     Spawns ``reliability_worker.py`` for this test's prefix; with ``ready``, waits
     (at most 20 s) until it logs "Worker started". Returns a `WorkerProcess`.
     Workers still running at teardown are killed by PID; their logs are printed.
@@ -177,11 +179,21 @@ def start_worker(prefix, worker_launcher):
     # Enough to read a failure; a chaos run starts dozens.
     worker_launcher.logs_shown, worker_launcher.log_tail = 12, 3000
 
-    def start(endpoint, record_file, *, read_timeout=None, log_sqs_calls=False, **settings):
+    def start(
+        endpoint,
+        record_file,
+        *,
+        read_timeout=None,
+        shutdown_timeout=None,
+        log_sqs_calls=False,
+        **settings,
+    ):
         # settings: threads, wait_seconds and ready, as `WorkerLauncher.start` takes them
         options = []
         if read_timeout is not None:
             options += ["--read-timeout", str(read_timeout)]
+        if shutdown_timeout is not None:
+            options += ["--shutdown-timeout", str(shutdown_timeout)]
         if log_sqs_calls:
             options += ["--log-sqs-calls"]
         return worker_launcher.start(

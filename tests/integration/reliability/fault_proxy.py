@@ -4,7 +4,8 @@ Loaded by path (tests are not packages; see this folder's conftest.py). It speak
 just enough HTTP/1.1 for botocore's SQS JSON requests (a Content-Length body,
 keep-alive) and forwards each request to the target on a new connection. Faults,
 chosen per request by a plan (the next N requests, or every request for S
-seconds, optionally of one API action) or at a rate (seeded random):
+seconds, optionally of one API action or from one client, by its User-Agent) or
+at a rate (seeded random):
 
 - ``throttle``: 400 ``ThrottlingException`` (``__type`` and ``x-amzn-query-error``,
   as SQS's JSON protocol answers); ``request_throttled``: 400 ``RequestThrottled``;
@@ -19,6 +20,9 @@ seconds, optionally of one API action) or at a rate (seeded random):
 - ``delay``: forwarded and done, the reply held ``delay_seconds``, then sent and
   the connection closed: with ``delay_seconds`` above the client's read timeout,
   the client has given up by then, and the reply is lost;
+- ``hang``: the request is read, then neither forwarded nor answered: the
+  connection stays open and silent until the proxy closes, as an endpoint that
+  accepts connections but never replies (the client waits out its read timeout);
 - `go_down` / `down_for`: the listener closes and open connections drop, so new
   connections are refused, until `come_up`.
 
@@ -72,7 +76,7 @@ ERRORS = {  # kind: (status, __type, x-amzn-query-error or None, message)
         "Service unavailable (injected)",
     ),
 }
-KINDS = (*ERRORS, "reset", "drop", "drop_after", "delay")
+KINDS = (*ERRORS, "reset", "drop", "drop_after", "delay", "hang")
 REPLY_LOST = frozenset({"drop_after", "delay"})
 """Kinds after which the request was done but its reply did not reach the client
 (for ``delay``: if ``delay_seconds`` is above the client's read timeout)."""
@@ -113,9 +117,12 @@ class _Plan:
     action: str | None
     times: int | None
     until: float | None
+    agent: str | None = None
 
-    def matches(self, action: str, now: float) -> bool:
+    def matches(self, action: str, user_agent: str, now: float) -> bool:
         if self.until is not None and now >= self.until:
+            return False
+        if self.agent is not None and self.agent not in user_agent:
             return False
         return self.action in (None, action) and (self.times is None or self.times > 0)
 
@@ -149,14 +156,15 @@ class FaultProxy:
 
     # --- Choosing faults -------------------------------------------------------------
 
-    def plan(self, kind, *, action=None, times=1, seconds=None):
-        """Inject ``kind`` into the next ``times`` requests (of ``action``), or all of
-        them for ``seconds`` when ``times`` is None."""
+    def plan(self, kind, *, action=None, times=1, seconds=None, agent=None):
+        """Inject ``kind`` into the next ``times`` requests (of ``action``; from a client
+        whose User-Agent contains ``agent``), or all of them for ``seconds`` when
+        ``times`` is None."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(KINDS)}")
         until = None if seconds is None else time.monotonic() + seconds
         with self._lock:
-            self._plans.append(_Plan(kind, action, times, until))
+            self._plans.append(_Plan(kind, action, times, until, agent))
 
     def set_rate(self, rate, kinds=KINDS, *, seed=0, actions=None):
         """Inject one of ``kinds`` (uniformly) into each request with probability ``rate``."""
@@ -174,13 +182,13 @@ class FaultProxy:
             self._plans.clear()
             self._rate = 0.0
 
-    def _choose(self, action: str) -> str | None:
+    def _choose(self, action: str, user_agent: str) -> str | None:
         now = time.monotonic()
         with self._lock:
             self.requests[action] += 1
             kind = None
             for plan in self._plans:
-                if plan.matches(action, now):
+                if plan.matches(action, user_agent, now):
                     kind = plan.kind
                     if plan.times is not None:
                         plan.times -= 1
@@ -286,21 +294,24 @@ class FaultProxy:
         """Answer one request; return "keep", "close" (FIN) or "reset" (RST) the connection."""
         start = time.time()
         action = headers.get("x-amz-target", "").rpartition(".")[2] or "unknown"
-        kind = self._choose(action)
+        user_agent = headers.get("user-agent", "")
+        kind = self._choose(action, user_agent)
         status = response = None
         try:
             if kind in ERRORS:
                 reply = _error_reply(*ERRORS[kind])
-            elif kind in ("reset", "drop"):
+            elif kind in ("reset", "drop", "hang"):
                 reply = None
             else:
                 status, reply_headers, response = self._forward(method, path, headers, body)
                 reply = _reply(status, reply_headers, response)
         finally:
-            user_agent = headers.get("user-agent", "")
             self._keep(
                 Exchange(start, time.time(), action, user_agent, body, status, response, kind)
             )
+        if kind == "hang":
+            self._stopped.wait()
+            return "reset"
         if kind == "drop":
             client.shutdown(socket.SHUT_WR)
             return "close"

@@ -1,7 +1,8 @@
 """A worker process for the reliability tests: run as a script, never imported.
 
     python reliability_worker.py --endpoint URL --prefix PREFIX --record FILE
-        [--threads N] [--wait-seconds S] [--read-timeout S] [--log-sqs-calls]
+        [--threads N] [--wait-seconds S] [--read-timeout S] [--shutdown-timeout S]
+        [--log-sqs-calls]
 
 It registers ``record(n, sleep=0.0, exit_first=False)`` on queue ``default`` and
 consumes until SIGTERM/SIGINT. Each execution appends two JSON lines to the record
@@ -16,8 +17,10 @@ from a handler), and must run again after its visibility timeout.
 The SQS client is the library's own (`SQSQueue`, botocore's standard retries, 5
 attempts), with ``sw-pid/<pid>`` added to its User-Agent so that the fault proxy
 can tell which process made each request; ``--read-timeout`` lowers the 30-second
-read timeout so that a delayed reply times out quickly. Logs go to stderr; the
-worker is ready when it logs "Worker started".
+read timeout so that a delayed reply times out quickly; ``--shutdown-timeout``
+sets the worker's shutdown budget. Logs go to stderr; the worker is ready when it
+logs "Worker started". It exits as ``simple-worker worker`` does: 124 when its stop
+reached the budget and gave up on some work.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from simple_worker.adapters.sqs._queue import SQSQueue
 # worker_support.py is in tests/integration, which is not on sys.path (this folder is).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from worker_support import append_record, argument_parser, configure_logging, run_worker
+
+EXIT_GAVE_UP = 124
 
 
 def build_app(args: argparse.Namespace) -> App:
@@ -80,6 +85,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
     parser = argument_parser("A simple-worker worker for reliability tests.")
     parser.add_argument("--read-timeout", type=float, default=None, help="botocore read timeout")
+    parser.add_argument("--shutdown-timeout", type=float, default=20.0, help="stop budget")
     parser.add_argument(
         "--log-sqs-calls", action="store_true", help="log each SQS call (botocore's DEBUG line)"
     )
@@ -90,9 +96,19 @@ def main(argv: list[str] | None = None) -> int:
     """Run the worker until it stops; return the exit status."""
     args = parse_args(argv)
     configure_logging(log_sqs_requests=args.log_sqs_calls)
-    return run_worker(
-        lambda: build_app(args).worker(threads=args.threads, wait_seconds=args.wait_seconds).start()
-    )
+    workers = []
+
+    def start() -> None:
+        worker = build_app(args).worker(
+            threads=args.threads,
+            wait_seconds=args.wait_seconds,
+            shutdown_timeout=args.shutdown_timeout,
+        )
+        workers.append(worker)
+        worker.start()
+
+    status = run_worker(start)
+    return EXIT_GAVE_UP if status == 0 and workers[0].gave_up else status
 
 
 if __name__ == "__main__":

@@ -5,10 +5,14 @@ A producer feeds K tasks through the fault proxy (keeping a backlog of at most
 `THREADS` threads each consume them through the same proxy, which injects a fault
 into `FAULT_RATE` of all requests (throttling, 5xx, resets before forwarding,
 lost and late replies). Every 1 to 2.5 seconds a random ready worker gets SIGKILL
-or SIGTERM (the first two: one of each) and a new one starts in its place. Once
-every task has run, faults stop, the queue drains and the workers stop with
-SIGTERM. ``chaos_analysis`` then checks: no task lost, every execution inside its
-delivery's visibility window, every duplicate explained by a kill or a lost reply.
+or SIGTERM (the first two: one of each) and a new one starts in its place. One
+more worker, beside those, is stopped with SIGTERM once a quarter of the tasks
+have run, while the proxy hangs every call it makes (reads the request, never
+answers): it must exit within its shutdown budget, giving up its deletes and
+releases. Once every task has run, faults stop, the queue drains and the workers
+stop with SIGTERM. ``chaos_analysis`` then checks: no task lost, every execution
+inside its delivery's visibility window, every duplicate explained by a kill or a
+lost reply or failed call.
 
 One task (`EXITING_TASK`) calls ``sys.exit(1)`` in its handler the first time it
 runs: that execution must fail alone (its worker goes on, and exits 0 when
@@ -62,6 +66,10 @@ DELAY = 4.0
 BACKLOG = 60
 EXITING_TASK = 7
 """The task whose first execution raises SystemExit (a BaseException) in its handler."""
+HANG_BUDGET = 2
+"""The shutdown budget of the worker stopped while its calls hang, in seconds."""
+HANG_BOUND = HANG_BUDGET + 5
+"""A bound on that worker's stop: its budget, then its exit on a busy machine."""
 TIME_LIMIT = 60 + TASKS * 0.1
 """A bound on the chaos phase, in seconds; the run fails if tasks are still missing."""
 
@@ -115,26 +123,47 @@ class Feeder:
 class ChaosRun:
     """Starts workers, kills and stops them at random until every task has run."""
 
-    def __init__(self, start_worker, proxy_url, record_file, records, rng):
+    def __init__(self, start_worker, proxy, record_file, records, rng):
         self._start_worker = start_worker
-        self._proxy_url = proxy_url
+        self._proxy = proxy
         self._record_file = record_file
         self._records = records
         self._rng = rng
         self.live = []
         self.stopped = []
+        self.hung = None
+        """The worker stopped while the proxy hangs its calls; not among `live`."""
+        self.hung_stop = {}
+        """That stop's exit status and duration, once it has exited."""
+        self._hung_waiter = None
         self.seconds = 0.0
 
-    def new_worker(self):
-        worker = self._start_worker(
-            self._proxy_url,
+    def _start(self, **options):
+        return self._start_worker(
+            self._proxy.url,
             self._record_file,
             threads=THREADS,
             wait_seconds=1,
             read_timeout=READ_TIMEOUT,
             ready=False,
+            **options,
         )
-        self.live.append(worker)
+
+    def new_worker(self):
+        self.live.append(self._start())
+
+    def _stop_hung_worker(self):
+        """Hang every call of the extra worker, SIGTERM it, and time its exit (thread)."""
+        self._proxy.plan("hang", times=None, agent=f"sw-pid/{self.hung.pid}")
+        signalled = time.monotonic()
+        self.hung.send(signal.SIGTERM)
+
+        def time_exit():
+            status = self.hung.popen.wait()
+            self.hung_stop = {"status": status, "seconds": time.monotonic() - signalled}
+
+        self._hung_waiter = threading.Thread(target=time_exit, daemon=True)
+        self._hung_waiter.start()
 
     def ended(self):
         return {r["n"] for r in self._records(self._record_file, "end")}
@@ -143,11 +172,14 @@ class ChaosRun:
         """Every 1 to 2.5 s, SIGKILL or SIGTERM a ready worker and start another, until
         every task has ended or `TIME_LIMIT` has passed."""
         started_at = time.monotonic()
+        self.hung = self._start(shutdown_timeout=HANG_BUDGET)
         for _ in range(WORKERS):
             self.new_worker()
         forced = ["kill", "term"]
         while len(self.ended()) < TASKS and time.monotonic() - started_at < TIME_LIMIT:
             time.sleep(self._rng.uniform(1.0, 2.5))
+            if not self.hung.signals and self.hung.ready() and len(self.ended()) >= TASKS // 4:
+                self._stop_hung_worker()
             ready = [w for w in self.live if w.running() and w.ready()]
             if not ready:
                 continue
@@ -164,8 +196,10 @@ class ChaosRun:
         for worker in self.live:  # a SIGTERM before its handler is installed would kill it
             worker.wait_ready()
         statuses = {worker.pid: worker.stop() for worker in self.live}
-        for worker in self.stopped:
+        for worker in [*self.stopped, self.hung]:
             statuses[worker.pid] = worker.popen.wait(20)
+        if self._hung_waiter is not None:
+            self._hung_waiter.join(20)
         return statuses
 
     def signals(self):
@@ -174,7 +208,7 @@ class ChaosRun:
             worker.pid: {
                 "kill" if signum == signal.SIGKILL else "term": at for at, signum in worker.signals
             }
-            for worker in [*self.stopped, *self.live]
+            for worker in [*self.stopped, *self.live, self.hung]
         }
 
 
@@ -202,7 +236,7 @@ def test_chaos_loses_no_task_and_explains_every_duplicate(
         prefix, proxy.url, read_timeout=READ_TIMEOUT, user_agent_extra="sw-producer"
     )
     feeder = Feeder(producer, record_file, records, rng)
-    run = ChaosRun(start_worker, proxy.url, record_file, records, rng)
+    run = ChaosRun(start_worker, proxy, record_file, records, rng)
 
     feeder.start()
     try:
@@ -243,6 +277,11 @@ def test_chaos_loses_no_task_and_explains_every_duplicate(
         "faults_by_kind_and_action": {f"{k} {a}": c for (k, a), c in proxy.injected.items()},
         "producer_errors": feeder.errors,
         "chaos_seconds": round(run.seconds, 1),
+        "hung_stop": {
+            "budget": HANG_BUDGET,
+            **{k: round(v, 1) for k, v in run.hung_stop.items()},
+            "faults": proxy.injected_by_kind()["hang"],
+        },
         **report.summary(),
     }
     sys.stdout.write(json.dumps(figures, indent=2) + "\n" + "\n".join(report.details) + "\n")
@@ -266,3 +305,9 @@ def test_chaos_loses_no_task_and_explains_every_duplicate(
     for worker in [*run.stopped, *run.live]:
         expected = -signal.SIGKILL if "kill" in signals.get(worker.pid, {}) else 0
         assert statuses[worker.pid] == expected, f"worker {worker.pid}:\n{worker.log()[-2000:]}"
+    hung_log = run.hung.log()[-3000:]
+    assert run.hung.signals, "the run stopped a worker while its calls hung"
+    assert run.hung_stop["seconds"] <= HANG_BOUND, f"the hung stop overran:\n{hung_log}"
+    # 124 when it gave up deletes or releases; 0 if it had none under way.
+    assert statuses[run.hung.pid] in (0, 124), hung_log
+    assert "Worker stopped" in hung_log

@@ -30,7 +30,7 @@ def test_the_worker_defaults():
     args = build_parser().parse_args(["worker", "app:app"])
 
     assert (args.app, args.queues, args.threads, args.processes) == ("app:app", None, 1, 1)
-    assert (args.wait_seconds, args.shutdown_timeout) == (20, None)
+    assert (args.wait_seconds, args.shutdown_timeout) == (20, 20.0)
     assert (args.log_level, args.log_format) == ("INFO", "text")
     assert (args.retry_backoff, args.retry_intervals, args.parent_pid) == (None, None, None)
 

@@ -9,6 +9,7 @@ from simple_worker.cli import build_parser
 from simple_worker.cli._supervisor import (
     EXIT_KILLED,
     RestartBackoff,
+    Supervisor,
     child_command,
     describe_exit,
     shutdown_status,
@@ -42,8 +43,8 @@ def test_a_worker_process_gets_the_same_options_with_one_process_and_its_parent(
     assert child_command(args, parent_pid=42) == [
         sys.executable, "-m", "simple_worker", "worker", "m:app",
         "--queues", "a,b", "--threads", "4", "--wait-seconds", "5",
-        "--log-level", "DEBUG", "--log-format", "json", "--retry-backoff", "2.5",
-        "--processes", "1", "--parent-pid", "42",
+        "--log-level", "DEBUG", "--log-format", "json", "--shutdown-timeout", "9",
+        "--retry-backoff", "2.5", "--processes", "1", "--parent-pid", "42",
     ]  # fmt: skip
 
 
@@ -82,6 +83,10 @@ def test_exits_are_described_for_people(code, text):
         ([0, 1], 1),
         ([0, 143], 1),
         ([2, 0], 2),
+        ([0, 124], 124),  # one reached its shutdown budget and left work to SQS
+        ([124, -signal.SIGTERM], 124),
+        ([124, 1], 1),
+        ([124, 2], 2),
         ([], 0),
     ],
 )
@@ -93,6 +98,16 @@ def test_killed_workers_make_status_137():
     assert EXIT_KILLED == 137
 
 
+def test_the_shutdown_budget_is_passed_on_to_every_worker_process():
+    default = child_command(build_parser().parse_args(["worker", "m:app"]), parent_pid=1)
+    given = child_command(
+        build_parser().parse_args(["worker", "m:app", "--shutdown-timeout", "7.5"]), parent_pid=1
+    )
+
+    assert default[default.index("--shutdown-timeout") + 1] == "20"
+    assert given[given.index("--shutdown-timeout") + 1] == "7.5"
+
+
 def test_the_heartbeat_file_is_passed_on_to_every_worker_process():
     args = build_parser().parse_args(
         ["worker", "m:app", "--processes", "2", "--heartbeat-file", "run/alive"]
@@ -101,3 +116,12 @@ def test_the_heartbeat_file_is_passed_on_to_every_worker_process():
     command = child_command(args, parent_pid=1)
 
     assert command[command.index("--heartbeat-file") + 1] == "run/alive"
+
+
+def test_a_supervisor_asked_to_stop_before_it_runs_starts_no_process():
+    supervisor = Supervisor(lambda index: ["false"], 2, shutdown_timeout=1)
+
+    supervisor.request_stop()
+
+    assert supervisor.run() == 0
+    assert supervisor.processes() == [(0, None), (1, None)]

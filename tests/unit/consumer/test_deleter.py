@@ -144,3 +144,46 @@ def test_a_callback_that_raises_is_logged_and_the_others_still_run(caplog):
 
     assert ran == ["second"]
     assert "Internal error after deleting a message from q" in caplog.text
+
+
+@attrs.define
+class HangingQueue:
+    """Delete calls wait for `answer`, as an SQS endpoint that never replies."""
+
+    inner: InMemoryQueue
+    answer: threading.Event = attrs.field(factory=threading.Event)
+
+    def delete_batch(self, queue, receipts):
+        self.answer.wait()
+        return self.inner.delete_batch(queue, receipts)
+
+
+def test_stop_gives_up_on_unanswered_deletes_after_its_timeout_and_names_them(caplog):
+    memory = InMemoryQueue(auto_create=True)
+    hanging = HangingQueue(memory)
+    batcher = DeleteBatcher(hanging, SystemClock(), max_wait=60)
+    batcher.start()
+    first, second = received(memory, 2)
+    batcher.add("q", first.receipt, message_id=first.message_id)
+    batcher.add("q", second.receipt)  # no id: named by its receipt
+
+    try:
+        given_up = batcher.stop(timeout=0.2)
+    finally:
+        hanging.answer.set()
+
+    assert given_up == 2
+    [line] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert line.startswith("Gave up deleting 2 finished task message(s) from q")
+    assert first.message_id in line
+    assert f"receipt {second.receipt[:32]}" in line
+
+
+def test_stop_gives_up_nothing_when_every_delete_was_answered():
+    memory, _, batcher = make(max_wait=60)
+    batcher.start()
+    for message in received(memory, 3):
+        batcher.add("q", message.receipt, message_id=message.message_id)
+
+    assert batcher.stop(timeout=5) == 0
+    assert memory.stats("q").in_flight == 0

@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from simple_worker import PayloadStoreError, TaskExecutor
-from simple_worker.adapters.observability._json_log import JsonLogFormatter
 from simple_worker.adapters.memory._payloads import InMemoryPayloadStore
+from simple_worker.adapters.observability._json_log import JsonLogFormatter
 from simple_worker.cli._logs import TEXT_FORMAT
+from simple_worker.consumer._dispatcher import Dispatcher, Outcome
 from simple_worker.domain._payload_pointer import POINTER_CLASS
 from simple_worker.domain._registry import TaskRegistry
 from simple_worker.ports.queue import ReceivedMessage
-from simple_worker.consumer._dispatcher import Dispatcher, Outcome
 
 MAX_LOG_LINE = 4096
 """The bound docs/security.md and docs/reliability.md state, in bytes."""
