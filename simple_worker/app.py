@@ -12,10 +12,8 @@ from typing import Any, TypeVar
 
 from simple_worker._large_payloads import PayloadOffload
 from simple_worker._middleware import MiddlewareChain
-from simple_worker._wiring import choose_payload_store
+from simple_worker._wiring import choose_payload_store, worker_observers
 from simple_worker.adapters.memory._queue import InMemoryQueue
-from simple_worker.adapters.observability._health import serve_health
-from simple_worker.adapters.observability._heartbeat_file import HeartbeatFile
 from simple_worker.adapters.observability._http_server import DEFAULT_HOST
 from simple_worker.adapters.observability._liveness import one_liveness
 from simple_worker.adapters.system._clock import SystemClock
@@ -255,6 +253,8 @@ class App:
         heartbeat_file: str | os.PathLike[str] | None = None,
         health_port: int | None = None,
         health_host: str = DEFAULT_HOST,
+        metrics_port: int | None = None,
+        metrics_host: str = DEFAULT_HOST,
         liveness: Iterable[LivenessPort] = (),
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
     ) -> Worker:
@@ -281,6 +281,10 @@ class App:
                 a minute or it is stopping (0 picks a free port).
             health_host: the address the health endpoint listens on; ``0.0.0.0``
                 for every interface, as an HTTP probe from outside a container needs.
+            metrics_port: serve Prometheus's ``GET /metrics`` on this port while the
+                worker runs (needs ``simple-worker[prometheus]``); the same port as
+                ``health_port`` serves both from one server.
+            metrics_host: the address the metrics endpoint listens on.
             liveness: more `LivenessPort` adapters, beaten with the others.
             shutdown_timeout: the most seconds a stop may take, from the first
                 SIGTERM/SIGINT or ``stop()`` to the end of ``start()``, whatever SQS
@@ -292,8 +296,8 @@ class App:
                 30-second grace period.
 
         Raises:
-            ConfigurationError: an option is out of range, or the health port
-                cannot be bound.
+            ConfigurationError: an option is out of range, a port cannot be
+                bound, or metrics are asked for without prometheus_client.
         """
         options = WorkerOptions(
             threads=threads,
@@ -302,14 +306,16 @@ class App:
             retry_policy=retry_policy,
             shutdown_timeout=shutdown_timeout,
         )
-        ports = list(liveness)
-        if heartbeat_file is not None:
-            ports.append(HeartbeatFile(heartbeat_file))
-        observers = list(middleware)
-        if health_port is not None:  # last: it binds the port, so only once the rest is valid
-            health, server = serve_health(self.clock, health_host, health_port)
-            ports.append(health)
-            observers = [server, health, *observers]
+        # Last: it binds the ports, so only once the rest is valid.
+        endpoints, ports = worker_observers(
+            self.clock,
+            self.queue,
+            health=None if health_port is None else (health_host, health_port),
+            metrics=None if metrics_port is None else (metrics_host, metrics_port),
+            heartbeat_files=() if heartbeat_file is None else (heartbeat_file,),
+        )
+        observers = [*endpoints, *middleware]
+        ports.extend(liveness)
         return Worker(
             self.queue,
             self._full_queue_names(queue_names),

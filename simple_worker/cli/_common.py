@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
+from simple_worker._wiring import worker_observers
+from simple_worker.adapters.observability._http_server import DEFAULT_HOST
 from simple_worker.app import App
 from simple_worker.cli._loading import load_app
 from simple_worker.consumer._executor import TaskExecutor
@@ -14,8 +15,6 @@ from simple_worker.consumer._retry import ExponentialBackoff, RetryIntervals, Re
 from simple_worker.consumer._worker import Worker
 from simple_worker.domain._errors import ConfigurationError
 from simple_worker.domain._queue_rules import check_queue_name
-from simple_worker.ports.liveness import LivenessPort
-from simple_worker.ports.middleware import Middleware
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -162,26 +161,30 @@ def retry_policy(args: argparse.Namespace, *, jitter: bool = True) -> RetryPolic
     return None
 
 
-Observers = Callable[[App], tuple[list[Middleware], list[LivenessPort]]]
-"""Given the loaded app, returns the worker's extra middleware and liveness ports."""
-
-
 class PayloadLoggingExecutor(TaskExecutor):
     """The default executor, with payloads in its log lines (``--log-payloads``)."""
 
     log_payloads = True
 
 
-def build_worker(
-    args: argparse.Namespace, observers: Observers | None = None
-) -> tuple[App, Worker]:
+def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
     """Load ``args.app`` and make the worker the ``worker`` command's options ask for.
 
+    A worker process under a supervisor (``--processes``) also counts metrics for
+    the supervisor to serve, and beats a heartbeat file the supervisor reads.
+
     Raises:
-        ConfigurationError: the app does not load, or an option is out of range.
+        ConfigurationError: the app does not load, an option is out of range, or
+            a port cannot be bound.
     """
     app = load_app(args.app)
-    middleware, liveness = observers(app) if observers is not None else ([], [])
+    process_beat = getattr(args, "process_heartbeat_file", None)
+    middleware, liveness = worker_observers(
+        app.clock,
+        app.queue,
+        count_metrics=getattr(args, "metrics_multiprocess", False),
+        heartbeat_files=() if process_beat is None else (process_beat,),
+    )
     worker = app.worker(
         args.queues,
         PayloadLoggingExecutor if getattr(args, "log_payloads", False) else None,
@@ -190,25 +193,14 @@ def build_worker(
         retry_policy=retry_policy(args),
         middleware=middleware,
         heartbeat_file=args.heartbeat_file,
+        health_port=getattr(args, "health_port", None),
+        health_host=getattr(args, "health_host", DEFAULT_HOST),
+        metrics_port=getattr(args, "metrics_port", None),
+        metrics_host=getattr(args, "metrics_host", DEFAULT_HOST),
         liveness=liveness,
         shutdown_timeout=args.shutdown_timeout,
     )
     return app, worker
-
-
-def require_prometheus() -> None:
-    """Check that prometheus_client can be imported, for ``--metrics-port``.
-
-    Raises:
-        ConfigurationError: it cannot; the message says what to install.
-    """
-    try:
-        import prometheus_client  # noqa: F401, PLC0415 - an optional dependency, checked first
-    except ImportError as exc:
-        raise ConfigurationError(
-            "--metrics-port needs the prometheus_client package: "
-            "pip install 'simple-worker[prometheus]'"
-        ) from exc
 
 
 def app_and_queues(args: argparse.Namespace) -> tuple[App, list[str]]:

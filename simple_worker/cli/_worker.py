@@ -18,9 +18,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from simple_worker.adapters.observability._health import HEALTH_PATH, HealthEndpoint
-from simple_worker.adapters.observability._heartbeat_file import HeartbeatFile
-from simple_worker.adapters.observability._http_server import DEFAULT_HOST, Endpoint, http_servers
+from simple_worker._wiring import require_prometheus
+from simple_worker.adapters.observability._http_server import DEFAULT_HOST
 from simple_worker.adapters.system._signals import EarlyStop
 from simple_worker.cli._common import (
     EXIT_FAILURE,
@@ -34,18 +33,14 @@ from simple_worker.cli._common import (
     one_line,
     port_number,
     positive_int,
-    require_prometheus,
     seconds,
     wait_seconds,
 )
 from simple_worker.cli._supervisor import KILL_MARGIN, supervise
 from simple_worker.consumer._worker import DEFAULT_SHUTDOWN_TIMEOUT, Worker
 from simple_worker.domain._errors import WorkerThreadDied
-from simple_worker.ports.liveness import LivenessPort
-from simple_worker.ports.middleware import Middleware
 
 if TYPE_CHECKING:
-    from simple_worker.app import App
     from simple_worker.cli._common import Commands
 
 logger = logging.getLogger(__name__)
@@ -192,7 +187,7 @@ def run_in_process(args: argparse.Namespace) -> int:
     """
     early = _early_stop(args)
     if early.signum is None:
-        _, worker = build_worker(args, lambda app: observers(app, args))
+        _, worker = build_worker(args)
         early.forward_to(lambda _signum: worker.stop())
         if not worker.stopping:
             if args.parent_pid is not None:
@@ -220,40 +215,6 @@ def _early_stop(args: argparse.Namespace) -> EarlyStop:
         early = EarlyStop()
         early.install()
     return early
-
-
-def observers(app: App, args: argparse.Namespace) -> tuple[list[Middleware], list[LivenessPort]]:
-    """Return the middleware and liveness ports that the endpoint options ask for.
-
-    The servers come first among the middleware: they serve while the worker runs.
-
-    Raises:
-        ConfigurationError: a port cannot be bound, or equal ports have different hosts.
-    """
-    middleware: list[Middleware] = []
-    liveness: list[LivenessPort] = []
-    endpoints: list[Endpoint] = []
-    if args.health_port is not None:
-        health = HealthEndpoint(app.clock)
-        middleware.append(health)
-        liveness.append(health)
-        endpoints.append(Endpoint(args.health_host, args.health_port, HEALTH_PATH, health.answer))
-    if args.metrics_port is not None or args.metrics_multiprocess:
-        # Imported only when asked for: prometheus_client is an optional dependency.
-        from simple_worker.adapters.observability._prometheus import (  # noqa: PLC0415
-            METRICS_PATH,
-            PrometheusMetrics,
-        )
-
-        metrics = PrometheusMetrics(app)
-        middleware.append(metrics)
-        if args.metrics_port is not None:
-            endpoints.append(
-                Endpoint(args.metrics_host, args.metrics_port, METRICS_PATH, metrics.answer)
-            )
-    if args.process_heartbeat_file is not None:
-        liveness.append(HeartbeatFile(args.process_heartbeat_file))
-    return [*http_servers(endpoints), *middleware], liveness
 
 
 def _stop_when_orphaned(worker: Worker, parent_pid: int) -> None:

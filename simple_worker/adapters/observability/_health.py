@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from simple_worker.adapters.observability._http_server import HttpAnswer, HttpServer
+from simple_worker.adapters.observability._http_server import HttpAnswer
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.middleware import Middleware
 
@@ -165,16 +165,3 @@ def _round(age: float | None) -> float | None:
 
 def _json_answer(healthy: bool, body: dict[str, object]) -> HttpAnswer:
     return HttpAnswer(200 if healthy else 503, (json.dumps(body) + "\n").encode())
-
-
-def serve_health(clock: ClockPort, host: str, port: int) -> tuple[HealthEndpoint, HttpServer]:
-    """Return a health endpoint and the server of its path on ``host:port`` (bound, not started).
-
-    The server starts when the worker starts and closes when it stops: pass both
-    as middleware, the server first, and the endpoint as a liveness port.
-
-    Raises:
-        ConfigurationError: the port cannot be bound.
-    """
-    health = HealthEndpoint(clock)
-    return health, HttpServer(host, port, {HEALTH_PATH: health.answer})

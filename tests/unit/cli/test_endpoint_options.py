@@ -43,8 +43,8 @@ def test_metrics_without_prometheus_client_exit_2_saying_what_to_install(monkeyp
     assert status == 2
     [line] = err.splitlines()
     assert line == (
-        "simple-worker: --metrics-port needs the prometheus_client package: "
-        "pip install 'simple-worker[prometheus]'"
+        "simple-worker: Metrics (--metrics-port, metrics_port=) need the prometheus_client "
+        "package: pip install 'simple-worker[prometheus]'"
     )
 
 
