@@ -93,13 +93,21 @@ class OutgoingMessage:
     group_id: str | None = None
     deduplication_id: str | None = None
     attributes: Mapping[str, AttributeValue] = attrs.field(factory=dict)
+    _size: int | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def size(self) -> int:
-        """Return the bytes SQS counts against its size limit: body and attributes."""
+        """Return the bytes SQS counts against its size limit: body and attributes.
+
+        Computed once per message: the producer, the large-payload offload and the
+        adapter's send rules all ask.
+        """
+        if self._size is not None:
+            return self._size
         size = len(self.body.encode())
         for name, value in self.attributes.items():
             data_type = "Number" if isinstance(value, int) else "String"
             size += len(name.encode()) + len(data_type) + len(str(value).encode())
+        object.__setattr__(self, "_size", size)  # frozen: a cache, not a change
         return size
 
 
