@@ -430,8 +430,6 @@ class Worker:
             message, succeeded=not settlement.stop_group
         )
         self._release(out_of_turn)
-        with self._counts_lock:
-            self.counts[dispatched.outcome.value] += 1
 
         def delete(message: ReceivedMessage, with_payload: bool) -> None:
             # Short visibility timeouts: delete before the message can be delivered again;
@@ -453,6 +451,9 @@ class Worker:
             )
 
         self._settler.apply(dispatched, settlement, delete)
+        # Counted once settled: a count says what became of the message too.
+        with self._counts_lock:
+            self.counts[dispatched.outcome.value] += 1
 
     def _release(self, messages: Sequence[ReceivedMessage]) -> None:
         self._settler.release(messages)
