@@ -27,6 +27,7 @@ from simple_worker.cli._common import (
 )
 from simple_worker.consumer._retry import RetryIntervals, RetryPolicy
 from simple_worker.domain._errors import QueueServiceError
+from simple_worker.ports.queue import DEFAULT_RECEIVE_VISIBILITY
 
 if TYPE_CHECKING:
     from simple_worker.cli._common import Commands
@@ -102,9 +103,13 @@ def _visibility_findings(queue: QueueDetails) -> list[Finding]:
     if timeout == 0:
         return [
             Finding(
-                "problem",
-                "its visibility timeout is 0: a received message is visible to other "
-                "workers at once, so tasks run more than once",
+                "warning",
+                "its visibility timeout is 0: the worker hides each message it receives "
+                f"for {DEFAULT_RECEIVE_VISIBILITY} s itself (ReceiveMessage's "
+                "VisibilityTimeout) and extends that while it holds the message, but other "
+                "consumers of the queue (an AWS Lambda trigger, scripts, other libraries) "
+                "leave a message they receive visible at once, so it can be received and "
+                "run again while it runs",
                 fix,
             )
         ]

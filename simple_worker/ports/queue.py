@@ -21,6 +21,7 @@ import attrs
 from simple_worker.domain._options import MAX_DELAY_SECONDS
 
 __all__ = [
+    "DEFAULT_RECEIVE_VISIBILITY",
     "MAX_BATCH_SIZE",
     "MAX_DELAY_SECONDS",
     "MAX_MESSAGE_ATTRIBUTES",
@@ -47,6 +48,15 @@ MAX_MESSAGE_SIZE = 1_048_576
 """Largest message, as in SQS since 2025: 1 MiB (a queue may set it lower)."""
 MAX_MESSAGE_ATTRIBUTES = 10
 """Most message attributes one message may carry, as in SQS."""
+DEFAULT_RECEIVE_VISIBILITY = 30
+"""Seconds the worker hides what it receives from a queue whose visibility timeout is 0.
+
+Such a queue would make a received message visible again at once, so the worker
+asks for this visibility on each receive (``receive_batch(visibility_timeout=...)``)
+and then keeps the message invisible with its heartbeat, as on any other queue.
+SQS's own default visibility timeout, 30 s. Other consumers of the queue (an AWS
+Lambda event source mapping, other tools) do not do this.
+"""
 
 AttributeValue = str | int
 """A message attribute's value: a str is sent as a String attribute, an int as a Number."""
