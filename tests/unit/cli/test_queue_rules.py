@@ -7,7 +7,7 @@ import pytest
 
 from simple_worker import ExponentialBackoff, InvalidQueueName, RetryIntervals
 from simple_worker.adapters.sqs._admin import QueueDetails, RedrivePolicy
-from simple_worker.cli._check import queue_findings
+from simple_worker.cli._check import MIN_MAX_RECEIVE_COUNT, queue_findings
 from simple_worker.cli._queues import Wanted, dead_letter_name
 from simple_worker.ports.queue import DEFAULT_RECEIVE_VISIBILITY, QueueStats
 
@@ -142,6 +142,27 @@ def test_a_visibility_timeout_of_zero_is_a_warning_about_other_consumers_not_the
     assert "other consumers of the queue (an AWS Lambda trigger" in finding.text
     assert "more than once" not in finding.text
     assert "60 s" in finding.fix
+
+
+@pytest.mark.parametrize("receives", [1, 3, 4])
+def test_a_max_receive_count_below_five_is_a_warning_that_restarts_burn_receives(receives):
+    queue = details(redrive=RedrivePolicy("p-default-dlq", ARN + "p-default-dlq", receives))
+
+    (finding,) = queue_findings(queue, dlq_of(), None, FIX)
+
+    assert finding.level == "warning"
+    assert f"to the dead-letter queue after {receives} receive" in finding.text
+    assert "every worker restart" in finding.text
+    assert "max(20, 2 x threads) buffered ones" in finding.text
+    assert finding.fix.startswith("raise maxReceiveCount to 5 or more, 10 where workers")
+    assert finding.fix.endswith(f"(e.g. {FIX} --max-receive-count 10 --update)")
+
+
+@pytest.mark.parametrize("receives", [MIN_MAX_RECEIVE_COUNT, 10, 1000])
+def test_a_max_receive_count_of_five_or_more_is_fine(receives):
+    queue = details(redrive=RedrivePolicy("p-default-dlq", ARN + "p-default-dlq", receives))
+
+    assert queue_findings(queue, dlq_of(), None, FIX) == []
 
 
 def test_a_dead_letter_queue_that_keeps_messages_no_longer_than_its_queue_is_a_warning():
