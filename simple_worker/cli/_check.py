@@ -28,12 +28,23 @@ from simple_worker.cli._common import (
 from simple_worker.consumer._retry import RetryIntervals, RetryPolicy
 from simple_worker.domain._errors import QueueServiceError
 from simple_worker.domain._queue_rules import is_fifo_queue
+from simple_worker.ports.queue import DEFAULT_RECEIVE_VISIBILITY
 
 if TYPE_CHECKING:
     from simple_worker.cli._common import Commands
 
 MIN_VISIBILITY_TIMEOUT = 10
 """Below this, a pause of a few seconds (GC, network) can let a second worker take a task."""
+MIN_MAX_RECEIVE_COUNT = 5
+"""Below this, worker restarts alone can dead-letter tasks that never failed.
+
+A worker that stops or is killed hands back every message it holds with one more
+receive: by default up to max(20, 2 x threads) buffered ones, and the running ones
+if killed. Under repeated restarts bench/receive_counts.py measured tasks that
+never failed yet first completed on their 4th receive or later in 14 of 19 runs,
+small buffers and quick tasks included, and as late as the 7th (11th under
+graceful stops) with the default buffer (docs/operations.md).
+"""
 UNCHECKED_ACTIONS = (
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
@@ -49,7 +60,8 @@ def register(commands: Commands) -> None:
         help="check the app's queues before a deploy",
         description="Check that every queue the app needs exists and is set up for the "
         "worker: FIFO-ness, a redrive policy with an existing dead-letter queue, a "
-        "sensible visibility timeout, a retry policy that fits maxReceiveCount, and "
+        "sensible visibility timeout, a maxReceiveCount that leaves room for worker "
+        "restarts, a retry policy that fits it, and "
         "credentials that can read the queues. Prints each problem with how to fix it.",
         epilog="exit status: 0 when there is no problem (warnings allowed); 1 when there "
         "is one; 2 a usage or configuration error.",
@@ -92,6 +104,8 @@ def queue_findings(
         )
     found += _visibility_findings(queue)
     found += _redrive_findings(queue, dlq, fix_command)
+    if queue.redrive is not None and queue.redrive.max_receive_count < MIN_MAX_RECEIVE_COUNT:
+        found.append(_low_receive_count(queue.redrive.max_receive_count, fix_command))
     if retry is not None and queue.redrive is not None:
         found += _retry_findings(queue, queue.redrive.max_receive_count, retry)
     return found
@@ -103,9 +117,13 @@ def _visibility_findings(queue: QueueDetails) -> list[Finding]:
     if timeout == 0:
         return [
             Finding(
-                "problem",
-                "its visibility timeout is 0: a received message is visible to other "
-                "workers at once, so tasks run more than once",
+                "warning",
+                "its visibility timeout is 0: the worker hides each message it receives "
+                f"for {DEFAULT_RECEIVE_VISIBILITY} s itself (ReceiveMessage's "
+                "VisibilityTimeout) and extends that while it holds the message, but other "
+                "consumers of the queue (an AWS Lambda trigger, scripts, other libraries) "
+                "leave a message they receive visible at once, so it can be received and "
+                "run again while it runs",
                 fix,
             )
         ]
@@ -166,6 +184,20 @@ def _redrive_findings(
             )
         )
     return found
+
+
+def _low_receive_count(receives: int, fix_command: str) -> Finding:
+    return Finding(
+        "warning",
+        f"its redrive policy moves a message to the dead-letter queue after {receives} "
+        f"receive{'' if receives == 1 else 's'}, and every worker restart (a deploy, "
+        "scaling in, a crash, an OOM kill) costs a receive to each message the worker "
+        "held but did not finish: by default up to max(20, 2 x threads) buffered ones, "
+        "and the running ones if it was killed, so a few restarts can dead-letter a "
+        "task that never failed",
+        f"raise maxReceiveCount to {MIN_MAX_RECEIVE_COUNT} or more, 10 where workers may "
+        f"be killed repeatedly (e.g. {fix_command} --max-receive-count 10 --update)",
+    )
 
 
 def _retry_findings(queue: QueueDetails, receives: int, retry: RetryPolicy) -> list[Finding]:

@@ -21,6 +21,7 @@ import attrs
 from simple_worker.domain._options import MAX_DELAY_SECONDS
 
 __all__ = [
+    "DEFAULT_RECEIVE_VISIBILITY",
     "MAX_BATCH_SIZE",
     "MAX_DELAY_SECONDS",
     "MAX_MESSAGE_ATTRIBUTES",
@@ -49,6 +50,15 @@ MAX_MESSAGE_SIZE = 1_048_576
 """Largest message, as in SQS since 2025: 1 MiB (a queue may set it lower)."""
 MAX_MESSAGE_ATTRIBUTES = 10
 """Most message attributes one message may carry, as in SQS."""
+DEFAULT_RECEIVE_VISIBILITY = 30
+"""Seconds the worker hides what it receives from a queue whose visibility timeout is 0.
+
+Such a queue would make a received message visible again at once, so the worker
+asks for this visibility on each receive (``receive_batch(visibility_timeout=...)``)
+and then keeps the message invisible with its heartbeat, as on any other queue.
+SQS's own default visibility timeout, 30 s. Other consumers of the queue (an AWS
+Lambda event source mapping, other tools) do not do this.
+"""
 
 AttributeValue = str | int
 """A message attribute's value: a str is sent as a String attribute, an int as a Number."""
@@ -190,14 +200,21 @@ class QueuePort(Protocol):
         """
 
     def receive_batch(
-        self, queue: str, *, max_messages: int = MAX_BATCH_SIZE, wait_seconds: int = 0
+        self,
+        queue: str,
+        *,
+        max_messages: int = MAX_BATCH_SIZE,
+        wait_seconds: int = 0,
+        visibility_timeout: int | None = None,
     ) -> list[ReceivedMessage]:
         """Receive up to ``max_messages`` (1 to 10), waiting up to ``wait_seconds`` for one.
 
         Returns as soon as any message is available; an empty list after the wait.
-        Each message returned is invisible to other receivers for the queue's
-        visibility timeout, and its ``receive_count`` has gone up by one. It comes
-        with the group id and attributes it was sent with.
+        Each message returned is invisible to other receivers for
+        ``visibility_timeout`` seconds (0 to 43,200; 0 leaves it visible at once),
+        or for the queue's visibility timeout when that is None, as SQS's
+        ReceiveMessage ``VisibilityTimeout`` does; its ``receive_count`` has gone up
+        by one. It comes with the group id and attributes it was sent with.
 
         On a FIFO queue, a group's messages come in the order sent (several of them
         may come in one receive, in order), and none of a group's come while one of
@@ -206,7 +223,8 @@ class QueuePort(Protocol):
 
         Raises:
             QueueNotFound: the queue does not exist.
-            ValueError: ``max_messages`` is not 1 to 10 or ``wait_seconds`` not 0 to 20.
+            ValueError: ``max_messages`` is not 1 to 10, ``wait_seconds`` not 0 to 20,
+                or ``visibility_timeout`` not None or 0 to 43,200.
         """
 
     def delete_batch(self, queue: str, receipts: Sequence[str]) -> dict[str, str]:

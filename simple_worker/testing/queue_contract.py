@@ -32,11 +32,12 @@ same ``queue_port`` fixture and a ``new_fifo_queue``::
 
             return create
 
-The tests hold only what both SQS and the in-memory queue guarantee, and never wait
-for a visibility timeout to run out, so the suite stays fast against a real server;
-one test waits out a one-second delivery delay. Receives that expect a message poll
-for up to a second, as real SQS's short polls may miss messages; receives that
-expect nothing do not wait.
+The tests hold only what both SQS and the in-memory queue guarantee, and wait (with
+``let_time_pass``) only twice, so the suite stays fast against a real server: one
+test waits out a one-second delivery delay, one a five-second visibility timeout
+that a receive asked for. Receives that expect a message poll for up to a second,
+as real SQS's short polls may miss messages; receives that expect nothing do not
+wait.
 """
 
 # A test suite living in the package (so other adapters can import it) gets the rules
@@ -303,6 +304,67 @@ class QueuePortContract:
 
         assert _receive_one(queue_port, queue).body == body
 
+    def test_a_visibility_timeout_given_to_receive_hides_the_message_that_long(
+        self,
+        queue_port: QueuePort,
+        new_queue: NewQueue,
+        let_time_pass: Callable[[float], None],
+    ) -> None:
+        # A queue whose own timeout (0) would leave a received message visible at once.
+        queue = new_queue(visibility_timeout=0)
+        _send(queue_port, queue, '{"n": 1}')
+        first = queue_port.receive_batch(
+            queue, max_messages=1, wait_seconds=_POLL_SECONDS, visibility_timeout=5
+        )
+        assert len(first) == 1, first
+
+        at_once = queue_port.receive_batch(queue, wait_seconds=0)
+        let_time_pass(3.5)  # short of 5 s by more than a slow call takes
+        before = queue_port.receive_batch(queue, wait_seconds=0)
+        let_time_pass(1.6)
+        after = _receive_one(queue_port, queue)
+
+        assert (at_once, before) == ([], [])
+        assert (after.message_id, after.receive_count) == (first[0].message_id, 2)
+
+    def test_a_receive_with_visibility_timeout_zero_leaves_the_message_visible(
+        self, queue_port: QueuePort, new_queue: NewQueue
+    ) -> None:
+        queue = new_queue(visibility_timeout=30)
+        _send(queue_port, queue, '{"n": 1}')
+        first = queue_port.receive_batch(
+            queue, max_messages=1, wait_seconds=_POLL_SECONDS, visibility_timeout=0
+        )
+        assert len(first) == 1, first
+
+        again = _receive_one(queue_port, queue)
+
+        assert (again.message_id, again.receive_count) == (first[0].message_id, 2)
+        assert again.receipt != first[0].receipt
+
+    @pytest.mark.parametrize(
+        "arguments",
+        [
+            {"max_messages": 0},
+            {"max_messages": 11},
+            {"wait_seconds": -1},
+            {"wait_seconds": 21},
+            {"visibility_timeout": -1},
+            {"visibility_timeout": 43_201},
+        ],
+        ids=lambda arguments: "-".join(f"{k}={v}" for k, v in arguments.items()),
+    )
+    def test_receive_refuses_an_argument_out_of_range_with_value_error(
+        self, queue_port: QueuePort, new_queue: NewQueue, arguments: dict[str, int]
+    ) -> None:
+        queue = new_queue()
+        _send(queue_port, queue, '{"n": 1}')
+
+        with pytest.raises(ValueError, match=next(iter(arguments))):
+            queue_port.receive_batch(queue, **arguments)
+
+        assert _receive_one(queue_port, queue).receive_count == 1  # nothing was received
+
     def test_describe_says_a_standard_queue_is_not_fifo(
         self, queue_port: QueuePort, new_queue: NewQueue
     ) -> None:
@@ -487,6 +549,27 @@ class FifoQueuePortContract:
         again = _receive_one(queue_port, queue)
 
         assert (first.body, again.body, again.receive_count) == ('"1"', '"1"', 2)
+
+    def test_a_group_stays_locked_only_for_the_visibility_timeout_a_receive_gave(
+        self, queue_port: QueuePort, new_fifo_queue: NewFifoQueue
+    ) -> None:
+        queue = new_fifo_queue()
+        queue_port.send_batch(
+            queue,
+            [
+                OutgoingMessage(f"m{n}", f'"{n}"', group_id="g", deduplication_id=f"d{n}")
+                for n in (1, 2)
+            ],
+        )
+        first = queue_port.receive_batch(
+            queue, max_messages=1, wait_seconds=_POLL_SECONDS, visibility_timeout=0
+        )
+        assert [m.body for m in first] == ['"1"']
+
+        # Visible at once, not after the queue's 30 s, and still before the rest of its group.
+        again = _receive_one(queue_port, queue)
+
+        assert (again.body, again.receive_count) == ('"1"', 2)
 
     def test_a_deduplication_id_sent_again_is_reported_sent_but_received_once(
         self, queue_port: QueuePort, new_fifo_queue: NewFifoQueue

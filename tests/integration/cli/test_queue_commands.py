@@ -160,6 +160,23 @@ def test_check_reports_each_problem_with_its_fix_and_exits_1(
     assert out.endswith("3 queue(s) checked: 3 problem(s), 1 warning(s).\n")
 
 
+def test_check_warns_about_a_zero_visibility_timeout_and_a_low_max_receive_count(
+    run_main, create_queue, prefix
+):
+    # A day of retention, less than its dead-letter queue's 4 days: no warning about that.
+    create_queue("default", max_receive_count=3, VisibilityTimeout=0, MessageRetentionPeriod=86_400)
+
+    result = run_main("check", "cli_app:app", "--queues", "default")
+
+    assert result.returncode == 0, result.stdout  # warnings only
+    out = result.stdout
+    assert f"{prefix}default  WARNING  (standard, visibility timeout 0 s," in out
+    assert "warning: its visibility timeout is 0: the worker hides each message it " in out
+    assert "warning: its redrive policy moves a message to the dead-letter queue after 3 " in out
+    assert "--queues default --max-receive-count 10 --update)." in out
+    assert out.endswith("1 queue(s) checked: 0 problem(s), 2 warning(s).\n")
+
+
 def test_check_warns_when_a_retry_schedule_outlives_the_messages(run_main, create_queue):
     create_queue("default", max_receive_count=4, MessageRetentionPeriod=600)
 

@@ -7,9 +7,9 @@ import pytest
 
 from simple_worker import ExponentialBackoff, InvalidQueueName, RetryIntervals
 from simple_worker.adapters.sqs._admin import QueueDetails, RedrivePolicy
-from simple_worker.cli._check import queue_findings
+from simple_worker.cli._check import MIN_MAX_RECEIVE_COUNT, queue_findings
 from simple_worker.cli._queues import Wanted, dead_letter_name
-from simple_worker.ports.queue import QueueStats
+from simple_worker.ports.queue import DEFAULT_RECEIVE_VISIBILITY, QueueStats
 
 ARN = "arn:aws:sqs:us-east-1:123456789012:"
 FIX = "simple-worker queues create m:app --queues default"
@@ -125,12 +125,44 @@ def test_a_missing_dead_letter_queue_is_a_problem():
     assert (finding.level, finding.text[:36]) == ("problem", "its dead-letter queue p-default-dlq ")
 
 
-@pytest.mark.parametrize(("timeout", "level"), [(0, "problem"), (5, "warning"), (9, "warning")])
-def test_a_short_visibility_timeout_is_flagged(timeout, level):
+@pytest.mark.parametrize("timeout", [1, 5, 9])
+def test_a_short_visibility_timeout_is_a_warning(timeout):
     (finding,) = queue_findings(details(visibility_timeout=timeout), dlq_of(), None, FIX)
 
-    assert finding.level == level
-    assert f"visibility timeout is {timeout}" in finding.text
+    assert finding.level == "warning"
+    assert f"visibility timeout is {timeout} s" in finding.text
+
+
+def test_a_visibility_timeout_of_zero_is_a_warning_about_other_consumers_not_the_worker():
+    (finding,) = queue_findings(details(visibility_timeout=0), dlq_of(), None, FIX)
+
+    assert finding.level == "warning"
+    assert finding.text.startswith("its visibility timeout is 0: the worker hides each message")
+    assert f"for {DEFAULT_RECEIVE_VISIBILITY} s itself" in finding.text
+    assert "other consumers of the queue (an AWS Lambda trigger" in finding.text
+    assert "more than once" not in finding.text
+    assert "60 s" in finding.fix
+
+
+@pytest.mark.parametrize("receives", [1, 3, 4])
+def test_a_max_receive_count_below_five_is_a_warning_that_restarts_burn_receives(receives):
+    queue = details(redrive=RedrivePolicy("p-default-dlq", ARN + "p-default-dlq", receives))
+
+    (finding,) = queue_findings(queue, dlq_of(), None, FIX)
+
+    assert finding.level == "warning"
+    assert f"to the dead-letter queue after {receives} receive" in finding.text
+    assert "every worker restart" in finding.text
+    assert "max(20, 2 x threads) buffered ones" in finding.text
+    assert finding.fix.startswith("raise maxReceiveCount to 5 or more, 10 where workers")
+    assert finding.fix.endswith(f"(e.g. {FIX} --max-receive-count 10 --update)")
+
+
+@pytest.mark.parametrize("receives", [MIN_MAX_RECEIVE_COUNT, 10, 1000])
+def test_a_max_receive_count_of_five_or_more_is_fine(receives):
+    queue = details(redrive=RedrivePolicy("p-default-dlq", ARN + "p-default-dlq", receives))
+
+    assert queue_findings(queue, dlq_of(), None, FIX) == []
 
 
 def test_a_dead_letter_queue_that_keeps_messages_no_longer_than_its_queue_is_a_warning():

@@ -441,8 +441,15 @@ def test_receive_batch_keeps_string_and_number_attributes_of_any_custom_type(
     assert message.group_id == "tenant-9"
 
 
-def test_receive_batch_takes_at_most_10_messages_and_20_seconds(sqs, sqs_calls):
-    for arguments in ({"max_messages": 0}, {"max_messages": 11}, {"wait_seconds": 21}):
+def test_receive_batch_takes_at_most_10_messages_20_seconds_and_12_hours_of_visibility(
+    sqs, sqs_calls
+):
+    for arguments in (
+        {"max_messages": 0},
+        {"max_messages": 11},
+        {"wait_seconds": 21},
+        {"visibility_timeout": 43_201},
+    ):
         with pytest.raises(ValueError, match="must be"):
             sqs.receive_batch("p-default", **arguments)
     assert sqs_calls == {}
