@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from simple_worker.adapters.sqs._clients import (
     client_configuration,
     merged_config,
+    refuse_altered_client,
     refuse_client_with_options,
     session_and_region,
 )
@@ -65,17 +66,19 @@ class S3PayloadStore:
         key_prefix: put before every new key, e.g. ``"simple-worker/"``; letters,
             digits and ``. / _ -`` only.
         client: a boto3 S3 client, used as is; default: one built here.
-        session: the boto3 session to build the client from; default: a new one, so
-            the standard AWS configuration applies (``AWS_ENDPOINT_URL_S3``,
-            ``AWS_REGION``, profiles, credentials).
+        session: the boto3 session to build the client from; default: a new one, of
+            boto3's own class whatever replaced it, so the standard AWS configuration
+            applies (``AWS_ENDPOINT_URL_S3``, ``AWS_REGION``, profiles, credentials)
+            and nothing other libraries hook onto sessions.
         endpoint_url: S3 endpoint, e.g. a local emulator's.
         region: AWS region name.
         config: botocore options, merged over `default_config`.
 
     Raises:
         ConfigurationError: the bucket name is empty, the prefix is invalid, a
-            ``client`` is given with options for building one, or the AWS
-            configuration cannot make a client.
+            ``client`` is given with options for building one, the AWS
+            configuration cannot make a client, or the client's methods are not
+            botocore's (another library replaced them).
     """
 
     def __init__(
@@ -102,6 +105,8 @@ class S3PayloadStore:
         self.bucket = bucket
         self.key_prefix = key_prefix
         self._client = client or _build_client(session, endpoint_url, region, config)
+        given = client is not None or session is not None
+        refuse_altered_client("S3PayloadStore", self._client, given=given)
 
     def put(self, body: str) -> PayloadPointer:
         """Store ``body`` as a new object and return its pointer.

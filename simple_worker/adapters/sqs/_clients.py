@@ -3,6 +3,10 @@
 The standard AWS configuration applies (endpoint variables, profiles,
 credentials), plus ``AWS_REGION``, which botocore alone ignores; a configuration
 that cannot make a client is a `ConfigurationError` that says what to set.
+
+Our clients are botocore's, unchanged, whatever else the process imports: they
+are built from a session of boto3's own class, and a client whose API methods
+another library replaced is refused (see `refuse_altered_client`).
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import boto3
 from boto3.session import Session
+from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
@@ -32,13 +38,75 @@ def refuse_client_with_options(owner: str, client: object, *options: object) -> 
         )
 
 
+def _boto3_session_class() -> type[Session]:
+    """Return boto3's own `Session` class, even if a library put another in its place.
+
+    amazon-sqs-extended-client, once imported, replaces ``boto3.session.Session``
+    (and ``boto3.Session``) with a subclass whose sessions change every SQS client
+    they make; so the class is found by its origin, not by its public name.
+    """
+    for cls in boto3.session.Session.__mro__:
+        if cls.__module__ == "boto3.session" and cls.__qualname__ == "Session":
+            return cast("type[Session]", cls)
+    return boto3.session.Session  # replaced by an unrelated class: refuse_altered_client judges
+
+
 def session_and_region(session: Session | None, region: str | None) -> tuple[Session, str | None]:
-    """Return the session to build a client from, and the region to give it."""
-    session = session or boto3.session.Session()
+    """Return the session to build a client from, and the region to give it.
+
+    A new session is of boto3's own class, with a botocore session of its own: what
+    other libraries register on theirs (or on boto3's default session) is not there.
+    """
+    session = session or _boto3_session_class()()
     if region is None and not session.region_name:
         # botocore reads only AWS_DEFAULT_REGION; the other AWS SDKs read AWS_REGION.
         region = os.environ.get("AWS_REGION")
     return session, region
+
+
+def refuse_altered_client(owner: str, client: BaseClient, *, given: bool) -> None:
+    """Refuse a client whose API methods are not those botocore made.
+
+    A library may change every client of a service made in the process: once
+    imported, amazon-sqs-extended-client decorates each SQS client so that its
+    receives fetch offloaded bodies from S3 and rewrite receipt handles, while its
+    deletes restore the handles only on a client set up for it. A worker on such
+    a client runs a task, fails to delete its message and runs it on every delivery.
+    Wrappers that keep the method's origin (``functools.wraps``, ``wrapt``) and
+    patches of ``BaseClient._make_api_call`` (tracing libraries') are not refused.
+
+    Args:
+        owner: the adapter, as the message names it.
+        client: the client to check.
+        given: whether the caller passed the client or its session (the message
+            then says how to do without), rather than the adapter building it.
+
+    Raises:
+        ConfigurationError: some API method of ``client`` is not botocore's.
+    """
+    replaced: dict[str, list[str]] = {}
+    for name in sorted(client.meta.method_to_api_mapping):
+        module = getattr(getattr(client, name, None), "__module__", None)
+        if module != "botocore.client":
+            replaced.setdefault(module or "unknown code", []).append(name)
+    if not replaced:
+        return
+    by = "; ".join(f"{', '.join(names)} by {module}" for module, names in replaced.items())
+    remedy = (
+        f"Let {owner} build its own client instead (pass endpoint_url= and region=, or "
+        "nothing, rather than client= or session=): it uses a boto3 session of its own, "
+        "which such libraries do not reach."
+        if given
+        else f"{owner} built this client from a session of its own, so the change is made "
+        "below boto3's sessions, where it cannot be avoided: run the worker (or producer) "
+        f"in a process that does not import {', '.join(replaced)}."
+    )
+    raise ConfigurationError(
+        f"{owner} cannot use this client: other code replaced its methods ({by}), as "
+        "amazon-sqs-extended-client does to every SQS client once imported. Such a client "
+        "may rewrite the messages and receipt handles a worker receives, so that its "
+        f"deletes fail and tasks run again. {remedy}"
+    )
 
 
 def merged_config(defaults: Config, config: Config | None) -> Config:

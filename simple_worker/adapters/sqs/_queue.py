@@ -19,6 +19,7 @@ from simple_worker.adapters.sqs._calls import CallReporter
 from simple_worker.adapters.sqs._clients import (
     client_configuration,
     merged_config,
+    refuse_altered_client,
     refuse_client_with_options,
     session_and_region,
 )
@@ -87,16 +88,19 @@ class SQSQueue:
 
     Args:
         client: a boto3 SQS client, used as is; default: one built here.
-        session: the boto3 session to build the client from; default: a new one, so
-            the standard AWS configuration applies (``AWS_ENDPOINT_URL_SQS``,
-            ``AWS_REGION``, profiles, credentials).
+        session: the boto3 session to build the client from; default: a new one, of
+            boto3's own class whatever replaced it, so the standard AWS configuration
+            applies (``AWS_ENDPOINT_URL_SQS``, ``AWS_REGION``, profiles, credentials)
+            and nothing other libraries hook onto sessions.
         endpoint_url: SQS endpoint, e.g. a local emulator's.
         region: AWS region name.
         config: botocore options, merged over `default_config`.
 
     Raises:
-        ConfigurationError: ``client`` is given with options for building one, or
-            the AWS configuration cannot make a client (no region, unknown profile).
+        ConfigurationError: ``client`` is given with options for building one, the
+            AWS configuration cannot make a client (no region, unknown profile), or
+            the client's methods are not botocore's (another library replaced them,
+            as amazon-sqs-extended-client does once imported).
     """
 
     def __init__(
@@ -110,6 +114,9 @@ class SQSQueue:
     ) -> None:
         refuse_client_with_options("SQSQueue", client, session, endpoint_url, region, config)
         self._client = client or self._build_client(session, endpoint_url, region, config)
+        refuse_altered_client(
+            "SQSQueue", self._client, given=client is not None or session is not None
+        )
         self._infos: dict[str, QueueInfo] = {}
         self._lock = threading.Lock()
         self._unanswered = threading.local()

@@ -118,3 +118,17 @@ def test_the_endpoint_may_come_from_aws_endpoint_url_s3(moto_server, bucket, mon
 def test_invalid_options_are_refused(bucket_name, options, match):
     with pytest.raises(ConfigurationError, match=match):
         S3PayloadStore(bucket_name, **options)
+
+
+def test_a_client_whose_methods_another_library_replaced_is_refused(moto_server):
+    def replace_get_object(class_attributes, **_):
+        get_object = class_attributes["get_object"]
+        class_attributes["get_object"] = lambda self, **kwargs: get_object(self, **kwargs)
+
+    session = boto3.session.Session()
+    session.events.register("creating-client-class.s3", replace_get_object)
+
+    with pytest.raises(ConfigurationError, match="get_object by ") as caught:
+        S3PayloadStore("b", session=session, endpoint_url=moto_server)
+
+    assert "build its own client" in str(caught.value)

@@ -14,6 +14,7 @@ import threading
 import uuid
 
 import boto3
+import botocore.handlers
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
@@ -96,6 +97,80 @@ def test_the_default_client_follows_the_standard_aws_configuration(
 def test_a_client_and_options_to_build_one_are_refused_together(sqs_client):
     with pytest.raises(ConfigurationError, match="either a client or"):
         SQSQueue(client=sqs_client, region="eu-west-1")
+
+
+def rewrite_receipt_handles(class_attributes, **_):
+    """What amazon-sqs-extended-client's sessions do to SQS clients, in short.
+
+    Registered on ``creating-client-class.sqs``, it wraps ``receive_message`` so that
+    receipt handles come back changed, which SQS then refuses to delete.
+    """
+    receive = class_attributes["receive_message"]
+
+    def receive_message(self, **kwargs):
+        response = receive(self, **kwargs)
+        for message in response.get("Messages", []):
+            message["ReceiptHandle"] = "-..s3Key..-rewritten-" + message["ReceiptHandle"]
+        return response
+
+    class_attributes["receive_message"] = receive_message
+
+
+def rewriting_session():
+    session = boto3.session.Session()
+    session.events.register("creating-client-class.sqs", rewrite_receipt_handles)
+    return session
+
+
+@pytest.mark.parametrize("given", ["client", "session"])
+def test_a_client_whose_methods_another_library_replaced_is_refused(moto_server, given):
+    session = rewriting_session()
+    options = {
+        "client": {"client": session.client("sqs", endpoint_url=moto_server)},
+        "session": {"session": session, "endpoint_url": moto_server},
+    }[given]
+
+    with pytest.raises(ConfigurationError, match="receive_message by ") as caught:
+        SQSQueue(**options)
+
+    assert __name__ in str(caught.value)
+    assert "build its own client" in str(caught.value)
+
+
+def test_its_own_client_is_out_of_reach_of_a_replaced_boto3_session_class(
+    monkeypatch, moto_server, make_queue
+):
+    # What `import sqs_extended_client` does to boto3 (tests/integration/test_extended_client.py
+    # has the real thing, in a process of its own).
+    class RewritingSession(boto3.session.Session):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.events.register("creating-client-class.sqs", rewrite_receipt_handles)
+
+    monkeypatch.setattr(boto3.session, "Session", RewritingSession)
+    monkeypatch.setattr(boto3, "Session", RewritingSession)
+    sqs = SQSQueue(endpoint_url=moto_server)
+    queue = make_queue()
+    sqs.send_batch(queue, messages(1))
+
+    [received] = sqs.receive_batch(queue)
+
+    assert sqs.delete_batch(queue, [received.receipt]) == {}
+    assert sqs.stats(queue) == QueueStats(visible=0, in_flight=0, delayed=0)
+
+
+def test_a_change_it_cannot_avoid_is_refused_naming_the_module_to_keep_out(
+    monkeypatch, moto_server
+):
+    # Registered on every botocore session, below boto3's: no session of its own escapes it.
+    handlers = [*botocore.handlers.BUILTIN_HANDLERS]
+    handlers.append(("creating-client-class.sqs", rewrite_receipt_handles))
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
+
+    with pytest.raises(ConfigurationError, match="receive_message by ") as caught:
+        SQSQueue(endpoint_url=moto_server)
+
+    assert f"in a process that does not import {__name__}" in str(caught.value)
 
 
 # --- describe and the URL cache ----------------------------------------------------------
