@@ -1,4 +1,4 @@
-"""The composition root: `App` builds the adapters and hands them to the services.
+"""The composition root: `App` builds the adapters and hands them to the consumer and producer.
 
 No polling, retrying or JSON here: `App` wires and delegates.
 """
