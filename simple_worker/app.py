@@ -68,6 +68,12 @@ class App:
             AWS configuration (``AWS_ENDPOINT_URL_S3`` and the like).
         large_payload_store: any `PayloadStorePort` adapter, instead of a bucket,
             e.g. an `S3PayloadStore` with a key prefix or a client of its own.
+        task_executor_cls: the `TaskExecutor` subclass (or any executor factory)
+            that runs this app's tasks, in every worker and testing worker it makes,
+            ``simple-worker worker`` included: the place for a framework's context
+            (a Flask application context, Django's connection handling). A
+            worker's own ``task_executor_cls`` overrides it. Also an attribute,
+            which an application factory may set before a worker is made.
 
     Raises:
         ConfigurationError: ``max_message_size`` is out of range, or the large
@@ -88,6 +94,7 @@ class App:
         large_payload_bucket: str | None = None,
         s3_endpoint_url: str | None = None,
         large_payload_store: PayloadStorePort | None = None,
+        task_executor_cls: ExecutorFactory | None = None,
     ) -> None:
         if not SQS_MIN_MESSAGE_SIZE <= max_message_size <= MAX_MESSAGE_SIZE:
             raise ConfigurationError(
@@ -108,6 +115,7 @@ class App:
             region=sqs_region,
         )
         self.registry = TaskRegistry()
+        self.task_executor_cls: ExecutorFactory | None = task_executor_cls
         self.middleware = tuple(middleware)
         self._producer = Producer(
             self.registry,
@@ -263,7 +271,8 @@ class App:
         Args:
             queue_names: queues to consume, without the prefix; default: every
                 queue a task is registered on.
-            task_executor_cls: a `TaskExecutor` subclass to run tasks with.
+            task_executor_cls: a `TaskExecutor` subclass to run tasks with;
+                default: the app's ``task_executor_cls``, else `TaskExecutor`.
             threads: how many tasks run at once, each on its own thread.
             wait_seconds: long-poll time of each receive, 0 to 20.
             buffer_size: how many received messages may wait for a thread; default
@@ -339,7 +348,8 @@ class App:
         Args:
             queue_names: queues to drain, without the prefix; default: every queue
                 a task is registered on.
-            task_executor_cls: a `TaskExecutor` subclass to run tasks with.
+            task_executor_cls: a `TaskExecutor` subclass to run tasks with;
+                default: the app's ``task_executor_cls``, else `TaskExecutor`.
             middleware: objects observing every message and the worker, as for
                 `worker`.
             retry_policy: as for `worker`: when a failed task comes back (with a
@@ -358,7 +368,7 @@ class App:
     ) -> Dispatcher:
         return Dispatcher(
             self.registry,
-            executor_factory or TaskExecutor,
+            executor_factory or self.task_executor_cls or TaskExecutor,
             MiddlewareChain((*self.middleware, *middleware)),
             self.clock,
             payload_store=self.large_payload_store,

@@ -69,6 +69,10 @@ def _run(arguments: list[str], early: EarlyStop) -> int:
         err(f"simple-worker: {one_line(error)}")
         return EXIT_FAILURE
     except SimpleWorkerError as error:
+        # The user's code raised while the app loaded: its traceback says where.
+        user_traceback = getattr(error, "user_traceback", "")
+        if user_traceback:
+            sys.stderr.write(user_traceback)
         err(f"simple-worker: {one_line(error)}")
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from simple_worker.consumer._retry import ExponentialBackoff, RetryIntervals, Re
 from simple_worker.consumer._worker import Worker
 from simple_worker.domain._errors import ConfigurationError
 from simple_worker.domain._queue_rules import check_queue_name
+from simple_worker.ports.executor import ExecutorFactory
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -167,6 +168,23 @@ class PayloadLoggingExecutor(TaskExecutor):
     log_payloads = True
 
 
+def payload_logging(executor: ExecutorFactory | None) -> ExecutorFactory:
+    """Return the app's executor (default `TaskExecutor`) with payloads in its log lines.
+
+    Raises:
+        ConfigurationError: the app's executor is not a `TaskExecutor` subclass, so
+            it has no ``log_payloads`` switch.
+    """
+    if executor is None or executor is TaskExecutor:
+        return PayloadLoggingExecutor
+    if isinstance(executor, type) and issubclass(executor, TaskExecutor):
+        return type(executor.__name__, (executor,), {"log_payloads": True})
+    raise ConfigurationError(
+        f"--log-payloads needs the app's task_executor_cls to be a TaskExecutor subclass, "
+        f"not {executor!r}: log payloads in your executor instead."
+    )
+
+
 def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
     """Load ``args.app`` and make the worker the ``worker`` command's options ask for.
 
@@ -187,7 +205,7 @@ def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
     )
     worker = app.worker(
         args.queues,
-        PayloadLoggingExecutor if getattr(args, "log_payloads", False) else None,
+        payload_logging(app.task_executor_cls) if getattr(args, "log_payloads", False) else None,
         threads=args.threads,
         wait_seconds=args.wait_seconds,
         retry_policy=retry_policy(args),

@@ -262,6 +262,44 @@ def test_testing_worker_uses_a_task_executor_subclass(app):
     assert events == ["enter", "run", "exit"]
 
 
+def test_the_apps_executor_runs_its_tasks_unless_a_worker_names_another():
+    events = []
+
+    class AppExecutor(TaskExecutor):
+        def log_start(self, task):
+            events.append("app")
+
+    class WorkerExecutor(TaskExecutor):
+        def log_start(self, task):
+            events.append("worker")
+
+    app = App(testing_mode=True, task_executor_cls=AppExecutor)
+    app.register_task_handler("t")(lambda: None)
+
+    app.add_task("t")
+    app.testing_worker().run_all()
+    app.add_task("t")
+    app.testing_worker(task_executor_cls=WorkerExecutor).run_all()
+
+    assert events == ["app", "worker"]
+
+
+def test_an_app_factory_may_set_the_executor_after_construction(app):
+    events = []
+
+    class LateExecutor(TaskExecutor):
+        def log_start(self, task):
+            events.append(task.name)
+
+    app.register_task_handler("t")(lambda: None)
+    app.task_executor_cls = LateExecutor
+    app.add_task("t")
+
+    app.testing_worker().run_all()
+
+    assert events == ["t"]
+
+
 def test_testing_worker_drains_only_the_named_queues(app):
     ran = []
     app.register_task_handler("a", queue="one")(lambda: ran.append("a"))
