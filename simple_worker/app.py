@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from simple_worker._large_payloads import PayloadOffload
 from simple_worker._middleware import MiddlewareChain
@@ -23,7 +23,7 @@ from simple_worker.consumer._executor import TaskExecutor
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._testing_worker import TestingWorker
 from simple_worker.consumer._worker import DEFAULT_SHUTDOWN_TIMEOUT, Worker, WorkerOptions
-from simple_worker.domain._errors import ConfigurationError
+from simple_worker.domain._errors import ConfigurationError, PositionalPayload
 from simple_worker.domain._options import TaskOptions
 from simple_worker.domain._queue_rules import check_delay
 from simple_worker.domain._registry import TaskRegistry
@@ -179,13 +179,15 @@ class App:
 
         return register
 
-    def add_task(self, task_name: str, /, **payload: object) -> str:
+    def add_task(self, task_name: str, /, *positional: NoReturn, **payload: object) -> str:
         """Enqueue one task; the keyword arguments are its payload.
 
         Returns:
             The task id.
 
         Raises:
+            PositionalPayload: a payload value was given by position (a type
+                checker refuses that call already).
             UnknownTask: ``task_name`` has no handler.
             PayloadMismatch: the payload does not fit the handler's signature.
             InvalidPayload: the payload is not plain JSON.
@@ -193,6 +195,8 @@ class App:
             QueueNotFound: the task's queue does not exist.
             SendFailed: the queue did not accept the task (says whether it may have).
         """
+        if positional:
+            raise PositionalPayload(task_name, len(positional))
         return self._producer.add_task(task_name, payload)
 
     def add_tasks(self, task_name: str, payloads: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -205,7 +209,8 @@ class App:
 
         Raises:
             SendFailed: some tasks were not accepted; lists which were sent.
-            Exception: any error `add_task` raises, before anything is sent.
+            Exception: any error `add_task` raises, before anything is sent; with
+                several payloads, its ``payload_index`` and message name the payload.
         """
         return self._producer.add_tasks(task_name, payloads)
 

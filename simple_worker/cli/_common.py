@@ -242,9 +242,15 @@ def app_and_queues(args: argparse.Namespace) -> tuple[App, list[str]]:
 
 
 def app_queue(app: App, name: str) -> str:
-    """Return the full name of the app's queue ``name`` (given without the prefix).
+    """Return the full name of the app's queue ``name``, given without the prefix or with it.
+
+    ``default`` and ``shop-default`` (as ``stats`` prints it) both name ``shop-default``
+    for the prefix ``shop-``, unless ``shop-shop-default`` is one of the app's queues.
 
     Raises:
-        InvalidQueueName: prefix + name is not a valid SQS queue name.
+        InvalidQueueName: the full name is not a valid SQS queue name.
     """
-    return check_queue_name(app.queue_prefix + name)
+    prefix = app.queue_prefix
+    if prefix and name.startswith(prefix) and prefix + name not in app.registry.queues():
+        return check_queue_name(name)
+    return check_queue_name(prefix + name)

@@ -99,14 +99,23 @@ def load_app(path: str) -> App:
 def _load_error(what: str, exc: Exception) -> AppLoadError:
     """Return the error for ``exc``, raised by the user's code: where, and its traceback."""
     summary = traceback.TracebackException.from_exception(exc)
-    frames = [frame for frame in summary.stack if _is_users(frame, exc)]
+    frames = [frame for frame in summary.stack if _is_users(frame)]
+    if isinstance(exc, SimpleWorkerError):
+        # Our own error (App(...) refused an option) already says what to do: show the
+        # user's lines down to the call into simple-worker, not ours nor botocore's.
+        outside = [frame.filename.startswith(_PACKAGE) for frame in frames]
+        frames = frames[: outside.index(True)] if True in outside else frames
     summary.stack = traceback.StackSummary.from_list(frames)
     if not frames:
         return AppLoadError(f"{what}: {type(exc).__name__}: {exc}", "")
     at = f"{frames[-1].filename}, line {frames[-1].lineno}"
+    if isinstance(exc, SimpleWorkerError):  # the one-line message below says the rest
+        shown = "Traceback (most recent call last):\n" + "".join(summary.stack.format())
+    else:
+        shown = "".join(summary.format())
     return AppLoadError(
         f"{what}: {type(exc).__name__}: {str(exc).rstrip('.')} (at {at}; traceback above)",
-        "".join(summary.format()),
+        shown,
     )
 
 
@@ -116,10 +125,8 @@ def _a(value: object) -> str:
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
-def _is_users(frame: traceback.FrameSummary, exc: Exception) -> bool:
+def _is_users(frame: traceback.FrameSummary) -> bool:
     """Whether a frame belongs in the traceback shown: not ours, nor the import machinery's."""
-    filename = frame.filename
-    if filename == __file__ or filename.startswith(("<frozen importlib", _IMPORTLIB)):
-        return False
-    # An error of ours (App(...) refused an option) points at the user's line that made it.
-    return not (isinstance(exc, SimpleWorkerError) and filename.startswith(_PACKAGE))
+    return frame.filename != __file__ and not frame.filename.startswith(
+        ("<frozen importlib", _IMPORTLIB)
+    )
