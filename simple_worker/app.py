@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn, TypeVar
 
 from simple_worker._large_payloads import PayloadOffload
+from simple_worker._logging import configure_default_logging
 from simple_worker._middleware import MiddlewareChain
 from simple_worker._wiring import choose_payload_store, worker_observers
 from simple_worker.adapters.memory._queue import InMemoryQueue
@@ -309,10 +310,16 @@ class App:
                 their visibility timeout. Default 20, inside Kubernetes' default
                 30-second grace period.
 
+        If the process has configured no logging yet, the worker logs as the
+        command does: INFO lines to stderr, in the text format. Configure logging
+        before this call to choose otherwise.
+
         Raises:
             ConfigurationError: an option is out of range, a port cannot be
                 bound, or metrics are asked for without prometheus_client.
         """
+        # A process that configured no logging would see nothing of the worker at all.
+        configure_default_logging()
         options = WorkerOptions(
             threads=threads,
             wait_seconds=wait_seconds,

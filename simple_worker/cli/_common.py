@@ -117,12 +117,17 @@ def intervals(text: str) -> list[int]:
 
 def add_app_argument(parser: argparse.ArgumentParser) -> None:
     """Add the APP positional argument."""
-    parser.add_argument("app", metavar="APP", help="the App, as module.path:attribute")
+    parser.add_argument(
+        "app",
+        metavar="APP",
+        help="the App, as module.path:attribute, or module.path:function() for a factory",
+    )
 
 
 def add_queues_argument(parser: argparse.ArgumentParser, what: str) -> None:
     """Add ``--queues a,b``: queue names without the prefix."""
     parser.add_argument(
+        "-Q",
         "--queues",
         type=comma_list,
         metavar="A,B",
