@@ -1,32 +1,37 @@
 """simple-worker end to end against a local SQS emulator; run it with ``scripts/demo``.
 
-It starts a moto SQS server on 127.0.0.1, creates a queue with a dead-letter
-queue, enqueues tasks and one poison message, runs a worker process that drains
-them while this script shows progress, watches the poison message reach the
-dead-letter queue, and stops the worker with SIGTERM.
+It starts a moto SQS server on 127.0.0.1 and then does what you would do, with
+the ``simple-worker`` command: create the queues (each with a dead-letter
+queue), enqueue tasks (and one poison message), look at the queues, run a
+worker that drains them, watch the poison message reach the dead-letter queue,
+and stop the worker with SIGTERM. Each command is printed before it runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import collections
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boto3
 from moto.server import ThreadedMotoServer
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 HERE = Path(__file__).resolve().parent
-QUEUE, DEAD_LETTER_QUEUE = "demo-default", "demo-default-dlq"
+APP = "demo_app:app"
+COMMAND = [sys.executable, "-m", "simple_worker"]
+PER_TASK_LINES = ("Processing task ", "Processed task ")
+"""The worker's lines for each task: too many to show for hundreds of tasks."""
 
 
 def main() -> int:
@@ -41,48 +46,60 @@ def main() -> int:
     host, port = server.get_host_and_port()
     os.environ.update(
         AWS_ENDPOINT_URL_SQS=f"http://{host}:{port}",
-        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
         AWS_ACCESS_KEY_ID="demo",
         AWS_SECRET_ACCESS_KEY="demo",  # noqa: S106 - the emulator's dummy credentials
     )
+    print(f"SQS emulator on {os.environ['AWS_ENDPOINT_URL_SQS']} (AWS_ENDPOINT_URL_SQS)")
     try:
         return run(args.tasks)
     finally:
         server.stop()
 
 
+def simple_worker(*arguments: str) -> None:
+    """Run ``simple-worker ARGUMENTS`` as you would, showing the command and its output."""
+    print(f"\n$ simple-worker {shlex.join(arguments)}", flush=True)
+    subprocess.run([*COMMAND, *arguments], cwd=HERE, check=True)  # noqa: S603 - our command
+
+
 def run(task_count: int) -> int:
-    """Enqueue, drain and stop; print what happened."""
+    """Create the queues, enqueue, drain and stop; print what happened."""
+    simple_worker("queues", "create", APP, "--max-receive-count", "3")
+    simple_worker("enqueue", APP, "resize_image", "image_id=1", "width=640")
+
     sys.path.insert(0, str(HERE))
-    from demo_app import build_app  # noqa: PLC0415 - needs the environment set above
+    from demo_app import app  # noqa: PLC0415 - needs the environment set above
 
-    sqs = boto3.client("sqs")
-    urls = create_queues(sqs)
-    print(
-        f"SQS emulator on {os.environ['AWS_ENDPOINT_URL_SQS']}; queues {QUEUE}, {DEAD_LETTER_QUEUE}"
-    )
-
-    app, producer_calls = build_app()
+    sqs = app.queue.client  # the SQS adapter's boto3 client, for what the demo does by hand
+    calls: collections.Counter[str] = collections.Counter()
+    sqs.meta.events.register("before-call.sqs.*", lambda model, **_: calls.update([model.name]))
     started = time.monotonic()
     app.add_tasks("resize_image", [{"image_id": n, "width": 640} for n in range(task_count)])
-    enqueue_seconds = time.monotonic() - started
-    print(f"Enqueued {task_count} tasks in {enqueue_seconds:.2f} s: {dict(producer_calls)}")
-    poison = '{"task_name": "resize_image", "task_payload": {"image": 1}}'
-    sqs.send_message(QueueUrl=urls[QUEUE], MessageBody=poison)
-    print(f"Sent one poison message (its payload does not fit the handler): {poison}")
-
-    worker = subprocess.Popen(  # noqa: S603 - our own script
-        [sys.executable, str(HERE / "demo_worker.py")],
-        stdout=subprocess.PIPE,
-        text=True,
+    print(
+        f"\nEnqueued {task_count} more from Python, app.add_tasks(...), in "
+        f"{time.monotonic() - started:.2f} s: {dict(calls)}"
     )
+    poison = '{"task_name": "resize_image", "task_payload": {"image": 1}}'
+    sqs.send_message(
+        QueueUrl=sqs.get_queue_url(QueueName="demo-default")["QueueUrl"], MessageBody=poison
+    )
+    print(f"Sent one poison message by hand (its payload does not fit the handler): {poison}")
+    simple_worker("stats", APP)
+
+    worker_command = ("worker", APP, "--threads", "4", "--wait-seconds", "1")
+    print(f"\n$ simple-worker {shlex.join(worker_command)}   (its per-task lines hidden)")
+    worker = subprocess.Popen(  # noqa: S603 - our own command
+        [*COMMAND, *worker_command], cwd=HERE, stderr=subprocess.PIPE, text=True
+    )
+    relay = threading.Thread(target=show_worker_lines, args=(worker,), daemon=True)
+    relay.start()
+    total = task_count + 2
     started = time.monotonic()
     while True:
-        waiting, dead = count(sqs, urls[QUEUE]), count(sqs, urls[DEAD_LETTER_QUEUE])
-        done = max(task_count + 1 - waiting - dead, 0)  # counts are approximate
-        print(
-            f"  progress: {done:4d}/{task_count} done, {waiting:4d} waiting, {dead} dead-lettered"
-        )
+        waiting, dead = messages(sqs, "demo-default"), messages(sqs, "demo-default-dlq")
+        done = max(total - waiting - dead, 0)  # counts are approximate
+        print(f"  progress: {done:4d}/{total} done, {waiting:4d} waiting, {dead} dead-lettered")
         if waiting == 0 and dead == 1:
             break
         if worker.poll() is not None:
@@ -91,38 +108,32 @@ def run(task_count: int) -> int:
         time.sleep(0.5)
     drain_seconds = time.monotonic() - started
 
+    print("\nSending SIGTERM to the worker: it stops gracefully.")
     worker.send_signal(signal.SIGTERM)
-    output, _ = worker.communicate(timeout=30)
-    worker_calls = json.loads(output.strip().splitlines()[-1])
-    dead_letter = sqs.receive_message(QueueUrl=urls[DEAD_LETTER_QUEUE])["Messages"][0]["Body"]
-
-    print(f"Dead-letter queue holds: {dead_letter}")
-    print(f"Worker exited with status {worker.returncode} after SIGTERM.")
+    worker.wait(timeout=30)
+    relay.join(timeout=5)
+    print(f"The worker exited with status {worker.returncode}.")
+    print(f"Drained {total} tasks in {drain_seconds:.1f} s, the worker's start-up included.")
+    simple_worker("stats", APP)
     print(
-        f"Drained {task_count} tasks in {drain_seconds:.1f} s (including the worker's start-up); "
-        f"worker SQS calls: {worker_calls} = "
-        f"{sum(worker_calls.values()) / task_count:.3f} calls per task"
+        "\nThe poison message is in demo-default-dlq: after a fix, "
+        f"simple-worker redrive {APP} --queue default moves it back."
     )
     return worker.returncode
 
 
-def create_queues(sqs: SQSClient) -> dict[str, str]:
-    """Create the demo queue and its dead-letter queue (an operator's job, not the library's)."""
-    dead_url = sqs.create_queue(QueueName=DEAD_LETTER_QUEUE)["QueueUrl"]
-    dead_arn = sqs.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    redrive = json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": "3"})
-    url = sqs.create_queue(
-        QueueName=QUEUE, Attributes={"VisibilityTimeout": "30", "RedrivePolicy": redrive}
-    )["QueueUrl"]
-    return {QUEUE: url, DEAD_LETTER_QUEUE: dead_url}
+def show_worker_lines(worker: subprocess.Popen[str]) -> None:
+    """Print the worker's log lines, indented, but not one pair per task."""
+    assert worker.stderr is not None  # noqa: S101 - Popen(stderr=PIPE) above
+    for line in worker.stderr:
+        if not any(marker in line for marker in PER_TASK_LINES):
+            print(f"    worker | {line.rstrip()}", flush=True)
 
 
-def count(sqs: SQSClient, url: str) -> int:
+def messages(sqs: SQSClient, queue: str) -> int:
     """Return the messages in a queue, visible or in flight."""
     attributes = sqs.get_queue_attributes(
-        QueueUrl=url,
+        QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"],
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
     return sum(int(value) for value in attributes.values())

@@ -22,6 +22,7 @@ if _TYPE_CHECKING:  # for type checkers; at run time `__getattr__` imports each 
     from simple_worker.consumer._worker import Worker
     from simple_worker.domain._errors import (
         ConfigurationError,
+        CredentialsNotFound,
         DuplicateTaskName,
         HandlerReturnedAwaitable,
         InvalidPayload,
@@ -33,6 +34,7 @@ if _TYPE_CHECKING:  # for type checkers; at run time `__getattr__` imports each 
         PayloadMismatch,
         PayloadNotFound,
         PayloadStoreError,
+        PositionalPayload,
         QueueNotFound,
         QueueServiceError,
         RegistrationError,
@@ -58,6 +60,7 @@ _HOMES = {
     "simple_worker.app": ["App"],
     "simple_worker.domain._errors": [
         "ConfigurationError",
+        "CredentialsNotFound",
         "DuplicateTaskName",
         "HandlerReturnedAwaitable",
         "InvalidPayload",
@@ -69,6 +72,7 @@ _HOMES = {
         "PayloadMismatch",
         "PayloadNotFound",
         "PayloadStoreError",
+        "PositionalPayload",
         "QueueNotFound",
         "QueueServiceError",
         "RegistrationError",
@@ -93,6 +97,7 @@ _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = [
     "App",
     "ConfigurationError",
+    "CredentialsNotFound",
     "Delivery",
     "Dispatched",
     "DuplicateTaskName",
@@ -110,6 +115,7 @@ __all__ = [
     "PayloadMismatch",
     "PayloadNotFound",
     "PayloadStoreError",
+    "PositionalPayload",
     "QueueNotFound",
     "QueueServiceError",
     "RegistrationError",

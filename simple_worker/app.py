@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from simple_worker._large_payloads import PayloadOffload
+from simple_worker._logging import configure_default_logging
 from simple_worker._middleware import MiddlewareChain
 from simple_worker._wiring import choose_payload_store, worker_observers
 from simple_worker.adapters.memory._queue import InMemoryQueue
@@ -23,7 +24,7 @@ from simple_worker.consumer._executor import TaskExecutor
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._testing_worker import TestingWorker
 from simple_worker.consumer._worker import DEFAULT_SHUTDOWN_TIMEOUT, Worker, WorkerOptions
-from simple_worker.domain._errors import ConfigurationError
+from simple_worker.domain._errors import ConfigurationError, PositionalPayload
 from simple_worker.domain._options import TaskOptions
 from simple_worker.domain._queue_rules import check_delay
 from simple_worker.domain._registry import TaskRegistry
@@ -68,6 +69,12 @@ class App:
             AWS configuration (``AWS_ENDPOINT_URL_S3`` and the like).
         large_payload_store: any `PayloadStorePort` adapter, instead of a bucket,
             e.g. an `S3PayloadStore` with a key prefix or a client of its own.
+        task_executor_cls: the `TaskExecutor` subclass (or any executor factory)
+            that runs this app's tasks, in every worker and testing worker it makes,
+            ``simple-worker worker`` included: the place for a framework's context
+            (a Flask application context, Django's connection handling). A
+            worker's own ``task_executor_cls`` overrides it. Also an attribute,
+            which an application factory may set before a worker is made.
 
     Raises:
         ConfigurationError: ``max_message_size`` is out of range, or the large
@@ -88,6 +95,7 @@ class App:
         large_payload_bucket: str | None = None,
         s3_endpoint_url: str | None = None,
         large_payload_store: PayloadStorePort | None = None,
+        task_executor_cls: ExecutorFactory | None = None,
     ) -> None:
         if not SQS_MIN_MESSAGE_SIZE <= max_message_size <= MAX_MESSAGE_SIZE:
             raise ConfigurationError(
@@ -108,6 +116,7 @@ class App:
             region=sqs_region,
         )
         self.registry = TaskRegistry()
+        self.task_executor_cls: ExecutorFactory | None = task_executor_cls
         self.middleware = tuple(middleware)
         self._producer = Producer(
             self.registry,
@@ -171,13 +180,15 @@ class App:
 
         return register
 
-    def add_task(self, task_name: str, /, **payload: object) -> str:
+    def add_task(self, task_name: str, /, *positional: NoReturn, **payload: object) -> str:
         """Enqueue one task; the keyword arguments are its payload.
 
         Returns:
             The task id.
 
         Raises:
+            PositionalPayload: a payload value was given by position (a type
+                checker refuses that call already).
             UnknownTask: ``task_name`` has no handler.
             PayloadMismatch: the payload does not fit the handler's signature.
             InvalidPayload: the payload is not plain JSON.
@@ -185,6 +196,8 @@ class App:
             QueueNotFound: the task's queue does not exist.
             SendFailed: the queue did not accept the task (says whether it may have).
         """
+        if positional:
+            raise PositionalPayload(task_name, len(positional))
         return self._producer.add_task(task_name, payload)
 
     def add_tasks(self, task_name: str, payloads: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -197,7 +210,8 @@ class App:
 
         Raises:
             SendFailed: some tasks were not accepted; lists which were sent.
-            Exception: any error `add_task` raises, before anything is sent.
+            Exception: any error `add_task` raises, before anything is sent; with
+                several payloads, its ``payload_index`` and message name the payload.
         """
         return self._producer.add_tasks(task_name, payloads)
 
@@ -263,7 +277,8 @@ class App:
         Args:
             queue_names: queues to consume, without the prefix; default: every
                 queue a task is registered on.
-            task_executor_cls: a `TaskExecutor` subclass to run tasks with.
+            task_executor_cls: a `TaskExecutor` subclass to run tasks with;
+                default: the app's ``task_executor_cls``, else `TaskExecutor`.
             threads: how many tasks run at once, each on its own thread.
             wait_seconds: long-poll time of each receive, 0 to 20.
             buffer_size: how many received messages may wait for a thread; default
@@ -295,10 +310,16 @@ class App:
                 their visibility timeout. Default 20, inside Kubernetes' default
                 30-second grace period.
 
+        If the process has configured no logging yet, the worker logs as the
+        command does: INFO lines to stderr, in the text format. Configure logging
+        before this call to choose otherwise.
+
         Raises:
             ConfigurationError: an option is out of range, a port cannot be
                 bound, or metrics are asked for without prometheus_client.
         """
+        # A process that configured no logging would see nothing of the worker at all.
+        configure_default_logging()
         options = WorkerOptions(
             threads=threads,
             wait_seconds=wait_seconds,
@@ -339,7 +360,8 @@ class App:
         Args:
             queue_names: queues to drain, without the prefix; default: every queue
                 a task is registered on.
-            task_executor_cls: a `TaskExecutor` subclass to run tasks with.
+            task_executor_cls: a `TaskExecutor` subclass to run tasks with;
+                default: the app's ``task_executor_cls``, else `TaskExecutor`.
             middleware: objects observing every message and the worker, as for
                 `worker`.
             retry_policy: as for `worker`: when a failed task comes back (with a
@@ -358,7 +380,7 @@ class App:
     ) -> Dispatcher:
         return Dispatcher(
             self.registry,
-            executor_factory or TaskExecutor,
+            executor_factory or self.task_executor_cls or TaskExecutor,
             MiddlewareChain((*self.middleware, *middleware)),
             self.clock,
             payload_store=self.large_payload_store,

@@ -10,9 +10,11 @@ operations go through `simple_worker.adapters.sqs._admin`.
 
 Exit statuses: 0 success; 1 an unexpected error, a failed SQS call, or a problem
 found (``check``); 2 a usage or configuration error (bad app path, missing queues,
-a task ``add_task`` refuses), with a one-line message and no traceback; 124 when a
+a task ``add_task`` refuses, no AWS credentials), with a one-line message and no
+traceback (the user's, when their module raised while it was imported); 124 when a
 worker's stop reached its shutdown budget and left work to SQS; 128 + N when a
-signal N forced the stop (130 after Ctrl-C).
+signal N forced the stop (130 after Ctrl-C); 141 when stdout's reader went away
+(``| head``), quietly.
 
 ``main`` installs the ``worker`` command's signal handlers before it imports
 anything heavy (`EarlyStop`): a SIGTERM while the command starts is a graceful stop.
@@ -20,6 +22,7 @@ anything heavy (`EarlyStop`): a SIGTERM while the command starts is a graceful s
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -33,6 +36,9 @@ if TYPE_CHECKING:
 
 __all__ = ["build_parser", "main"]
 
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: stdout's reader went away, as a shell reports for a tool SIGPIPE killed."""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
@@ -42,6 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         early.install()  # see `EarlyStop`: a signal from here on stops gracefully
     try:
         return _run(arguments, early)
+    except BrokenPipeError:
+        # Whoever read stdout stopped (`simple-worker check APP | head -1`): stop quietly,
+        # as a Unix tool killed by SIGPIPE does, and keep the exit flush from failing too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     finally:
         early.restore()
 
@@ -56,7 +67,11 @@ def _run(arguments: list[str], early: EarlyStop) -> int:
         one_line,
     )
     from simple_worker.cli._logs import configure_logging  # noqa: PLC0415
-    from simple_worker.domain._errors import QueueServiceError, SimpleWorkerError  # noqa: PLC0415
+    from simple_worker.domain._errors import (  # noqa: PLC0415
+        ConfigurationError,
+        QueueServiceError,
+        SimpleWorkerError,
+    )
 
     args = build_parser().parse_args(arguments)
     args.early_stop = early
@@ -67,8 +82,13 @@ def _run(arguments: list[str], early: EarlyStop) -> int:
         return int(args.run(args))
     except QueueServiceError as error:
         err(f"simple-worker: {one_line(error)}")
-        return EXIT_FAILURE
+        # No credentials is a configuration error, though SQS never got the call.
+        return EXIT_USAGE if isinstance(error, ConfigurationError) else EXIT_FAILURE
     except SimpleWorkerError as error:
+        # The user's code raised while the app loaded: its traceback says where.
+        user_traceback = getattr(error, "user_traceback", "")
+        if user_traceback:
+            sys.stderr.write(user_traceback)
         err(f"simple-worker: {one_line(error)}")
         return EXIT_USAGE
     except KeyboardInterrupt:

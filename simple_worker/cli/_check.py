@@ -26,7 +26,7 @@ from simple_worker.cli._common import (
     retry_policy,
 )
 from simple_worker.consumer._retry import RetryIntervals, RetryPolicy
-from simple_worker.domain._errors import QueueServiceError
+from simple_worker.domain._errors import CredentialsNotFound, QueueServiceError
 from simple_worker.domain._queue_rules import is_fifo_queue
 from simple_worker.ports.queue import DEFAULT_RECEIVE_VISIBILITY
 
@@ -269,9 +269,9 @@ def run(args: argparse.Namespace) -> int:
         out(f"{name:<{width}}  {status:<7}  {summary}".rstrip())
         for finding in findings:
             counts[finding.level] += 1
-            out(f"  {finding.level}: {finding.text}.")
+            out(f"  {finding.level}: {finding.text.rstrip('.')}.")
             if finding.fix:
-                out(f"    fix: {finding.fix}.")
+                out(f"    fix: {finding.fix.rstrip('.')}.")
     out(
         f"Not checked (they cannot be tried without side effects): {', '.join(UNCHECKED_ACTIONS)};"
         " see the IAM policies in docs/operations.md."
@@ -289,6 +289,8 @@ def _check_one(
         if queue is None:
             return "", [Finding("problem", "it does not exist", fix_command)]
         dlq = admin.find(queue.redrive.dead_letter_queue) if queue.redrive else None
+    except CredentialsNotFound:
+        raise  # the same for every queue: one configuration error, not a finding per queue
     except QueueServiceError as error:
         return "", [
             Finding(

@@ -15,6 +15,7 @@ from simple_worker.consumer._retry import ExponentialBackoff, RetryIntervals, Re
 from simple_worker.consumer._worker import Worker
 from simple_worker.domain._errors import ConfigurationError
 from simple_worker.domain._queue_rules import check_queue_name
+from simple_worker.ports.executor import ExecutorFactory
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -116,12 +117,17 @@ def intervals(text: str) -> list[int]:
 
 def add_app_argument(parser: argparse.ArgumentParser) -> None:
     """Add the APP positional argument."""
-    parser.add_argument("app", metavar="APP", help="the App, as module.path:attribute")
+    parser.add_argument(
+        "app",
+        metavar="APP",
+        help="the App, as module.path:attribute, or module.path:function() for a factory",
+    )
 
 
 def add_queues_argument(parser: argparse.ArgumentParser, what: str) -> None:
     """Add ``--queues a,b``: queue names without the prefix."""
     parser.add_argument(
+        "-Q",
         "--queues",
         type=comma_list,
         metavar="A,B",
@@ -167,6 +173,23 @@ class PayloadLoggingExecutor(TaskExecutor):
     log_payloads = True
 
 
+def payload_logging(executor: ExecutorFactory | None) -> ExecutorFactory:
+    """Return the app's executor (default `TaskExecutor`) with payloads in its log lines.
+
+    Raises:
+        ConfigurationError: the app's executor is not a `TaskExecutor` subclass, so
+            it has no ``log_payloads`` switch.
+    """
+    if executor is None or executor is TaskExecutor:
+        return PayloadLoggingExecutor
+    if isinstance(executor, type) and issubclass(executor, TaskExecutor):
+        return type(executor.__name__, (executor,), {"log_payloads": True})
+    raise ConfigurationError(
+        f"--log-payloads needs the app's task_executor_cls to be a TaskExecutor subclass, "
+        f"not {executor!r}: log payloads in your executor instead."
+    )
+
+
 def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
     """Load ``args.app`` and make the worker the ``worker`` command's options ask for.
 
@@ -187,7 +210,7 @@ def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
     )
     worker = app.worker(
         args.queues,
-        PayloadLoggingExecutor if getattr(args, "log_payloads", False) else None,
+        payload_logging(app.task_executor_cls) if getattr(args, "log_payloads", False) else None,
         threads=args.threads,
         wait_seconds=args.wait_seconds,
         retry_policy=retry_policy(args),
@@ -224,9 +247,15 @@ def app_and_queues(args: argparse.Namespace) -> tuple[App, list[str]]:
 
 
 def app_queue(app: App, name: str) -> str:
-    """Return the full name of the app's queue ``name`` (given without the prefix).
+    """Return the full name of the app's queue ``name``, given without the prefix or with it.
+
+    ``default`` and ``shop-default`` (as ``stats`` prints it) both name ``shop-default``
+    for the prefix ``shop-``, unless ``shop-shop-default`` is one of the app's queues.
 
     Raises:
-        InvalidQueueName: prefix + name is not a valid SQS queue name.
+        InvalidQueueName: the full name is not a valid SQS queue name.
     """
-    return check_queue_name(app.queue_prefix + name)
+    prefix = app.queue_prefix
+    if prefix and name.startswith(prefix) and prefix + name not in app.registry.queues():
+        return check_queue_name(name)
+    return check_queue_name(prefix + name)

@@ -19,7 +19,8 @@ from simple_worker.cli._common import (
     out,
 )
 from simple_worker.cli._loading import load_app
-from simple_worker.domain._errors import ConfigurationError
+from simple_worker.domain._errors import ConfigurationError, InvalidTaskOptions
+from simple_worker.domain._options import MAX_DELAY_SECONDS
 
 if TYPE_CHECKING:
     from simple_worker.cli._common import Commands
@@ -43,7 +44,10 @@ def register(commands: Commands) -> None:
     enqueue.add_argument("pairs", nargs="*", metavar="KEY=VALUE", help="the payload, by key")
     enqueue.add_argument("--payload", metavar="JSON", help="the payload as a JSON object")
     enqueue.add_argument(
-        "--delay", type=int, metavar="SECONDS", help="seconds (0 to 900) before it can run"
+        "--delay",
+        type=_delay,
+        metavar="SECONDS",
+        help="seconds (0 to 900) before it can run; for later, --not-before",
     )
     enqueue.add_argument(
         "--not-before",
@@ -68,7 +72,7 @@ def register(commands: Commands) -> None:
     )
     add_app_argument(purge)
     purge.add_argument(
-        "--queue", required=True, metavar="NAME", help="the queue, without the prefix"
+        "--queue", required=True, metavar="NAME", help="the queue, without the prefix (or with it)"
     )
     purge.add_argument(
         "--dead-letter",
@@ -79,11 +83,33 @@ def register(commands: Commands) -> None:
     purge.set_defaults(run=run_purge)
 
 
+def _delay(text: str) -> int:
+    """Parse ``--delay``: whole seconds, 0 to 900 (SQS's limit); beyond, ``--not-before``."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_DELAY_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"expected whole seconds from 0 to {MAX_DELAY_SECONDS} (SQS's limit), got "
+            f"{text!r}; for a later time, use --not-before TIME"
+        )
+    return value
+
+
 def _aware_time(text: str) -> datetime:
     """Parse an ISO 8601 time with an offset (``Z`` for UTC), for ``--not-before``."""
-    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    example = "such as 2026-12-24T18:00:00+01:00, or 2026-12-24T17:00:00Z for UTC"
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time with its UTC offset, {example}; got {text!r}"
+        ) from None
     if moment.tzinfo is None:
-        raise ValueError("no UTC offset")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no UTC offset, so its time zone is unknown: add one, {example}"
+        )
     return moment
 
 
@@ -151,7 +177,14 @@ def run_enqueue(args: argparse.Namespace) -> int:
         group_id=args.group_id,
         deduplication_id=args.deduplication_id,
     )
-    out(sender.add_task(args.task_name, **payload))
+    try:
+        task_id = sender.add_task(args.task_name, **payload)
+    except InvalidTaskOptions as error:
+        # Its message names add_task's options; say what they are called here.
+        raise InvalidTaskOptions(
+            f"{error} (On the command line: --delay, --not-before, --group-id, --deduplication-id.)"
+        ) from error
+    out(task_id)
     return EXIT_OK
 
 

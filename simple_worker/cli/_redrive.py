@@ -72,7 +72,7 @@ def register(commands: Commands) -> None:
         "--queue",
         required=True,
         metavar="NAME",
-        help="the queue to move messages back to, without the prefix",
+        help="the queue to move messages back to, without the prefix (or with it)",
     )
     parser.add_argument(
         "--dlq",

@@ -27,7 +27,7 @@ from simple_worker.cli._common import (
     one_line,
     out,
 )
-from simple_worker.domain._errors import QueueNotFound, QueueServiceError
+from simple_worker.domain._errors import CredentialsNotFound, QueueNotFound, QueueServiceError
 from simple_worker.ports.queue import QueueStats
 
 if TYPE_CHECKING:
@@ -86,6 +86,8 @@ def _read(admin: SQSAdmin, name: str, *, follow: bool = True) -> QueueCounts:
         details = admin.details(name)
     except QueueNotFound:
         return QueueCounts(name, error="does not exist")
+    except CredentialsNotFound:
+        raise  # the same for every queue: one configuration error, not a row per queue
     except QueueServiceError as error:
         return QueueCounts(name, error=one_line(error))
     dead_letter = None

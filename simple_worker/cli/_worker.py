@@ -36,6 +36,7 @@ from simple_worker.cli._common import (
     seconds,
     wait_seconds,
 )
+from simple_worker.cli._environment import read_from_environment
 from simple_worker.cli._supervisor import KILL_MARGIN, supervise
 from simple_worker.consumer._worker import DEFAULT_SHUTDOWN_TIMEOUT, Worker
 from simple_worker.domain._errors import WorkerThreadDied
@@ -47,8 +48,26 @@ logger = logging.getLogger(__name__)
 
 _PARENT_CHECK_INTERVAL = 1.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+ENVIRONMENT_OPTIONS = (
+    "queues",
+    "threads",
+    "processes",
+    "wait_seconds",
+    "shutdown_timeout",
+    "log_level",
+    "log_format",
+)
+"""Options that fall back to ``SIMPLE_WORKER_<NAME>`` (see `simple_worker.cli._environment`).
+
+Not the ports: every worker process of a supervisor would read them and try to
+bind the supervisor's own.
+"""
 
 EPILOG = """\
+environment: the options that name a variable in their help fall back to it
+(SIMPLE_WORKER_THREADS=4); the command line wins over the environment, which
+wins over the default.
+
 exit status: 0 after a graceful stop; 1 an unexpected error (such as a worker
 thread that died: the worker stops gracefully first), or (with --processes)
 a worker process that did not stop cleanly; 2 a usage or configuration error (bad
@@ -72,9 +91,14 @@ def register(commands: Commands) -> None:
     add_app_argument(parser)
     add_queues_argument(parser, "consume")
     parser.add_argument(
-        "--threads", type=positive_int, default=1, help="tasks run at once per process (default: 1)"
+        "-t",
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="tasks run at once per process (default: 1)",
     )
     parser.add_argument(
+        "-p",
         "--processes",
         type=positive_int,
         default=1,
@@ -98,7 +122,12 @@ def register(commands: Commands) -> None:
         f"worker processes still running {KILL_MARGIN:g} s later are killed)",
     )
     parser.add_argument(
-        "--log-level", default="INFO", choices=LOG_LEVELS, help="logging level (default: INFO)"
+        "-l",
+        "--log-level",
+        type=str.upper,
+        default="INFO",
+        choices=LOG_LEVELS,
+        help="logging level (default: INFO)",
     )
     parser.add_argument(
         "--log-format",
@@ -126,6 +155,7 @@ def register(commands: Commands) -> None:
     # serve, and touch a heartbeat file of this process for its health endpoint.
     parser.add_argument("--metrics-multiprocess", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--process-heartbeat-file", help=argparse.SUPPRESS)
+    read_from_environment(parser, ENVIRONMENT_OPTIONS)
     parser.set_defaults(run=run)
 
 

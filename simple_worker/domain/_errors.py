@@ -11,6 +11,7 @@ errors and nothing else::
     │   ├── DuplicateTaskName
     │   └── UnsupportedHandler
     ├── TaskRefused                a task cannot run, so it is not sent (or not run)
+    │   ├── PositionalPayload      a payload given by position (also a TypeError)
     │   ├── UnknownTask
     │   ├── PayloadMismatch
     │   ├── InvalidPayload
@@ -19,7 +20,8 @@ errors and nothing else::
     ├── MessageDecodeError         a received message body is not a task envelope
     ├── QueueNotFound              SQS queues that do not exist
     ├── QueueServiceError          the queue service failed a call
-    │   └── SendFailed             some tasks of a send were not accepted
+    │   ├── SendFailed             some tasks of a send were not accepted
+    │   └── CredentialsNotFound    no AWS credentials to sign a call (also a ConfigurationError)
     ├── PayloadNotFound            a large task's stored body is not in its bucket
     ├── PayloadStoreError          the large-payload store (S3) failed a call
     ├── TooManyTasks               the testing worker hit its task limit
@@ -138,9 +140,29 @@ class UnsupportedHandler(RegistrationError):
 
 
 class TaskRefused(SimpleWorkerError):
-    """Raised when a task would not run, so it is not sent (or, at the worker, not run)."""
+    """Raised when a task would not run, so it is not sent (or, at the worker, not run).
+
+    ``payload_index`` is the position of the refused payload in an ``add_tasks``
+    call of several (counting from 0), and the message names it; None otherwise.
+    """
 
     task_name: str
+    payload_index: int | None = None
+
+
+class PositionalPayload(TaskRefused, TypeError):
+    """Raised when ``add_task`` is given a positional payload: payloads are keyword-only."""
+
+    def __init__(self, task_name: str, count: int) -> None:
+        self.task_name = task_name
+        self.count = count
+        name = _quoted(task_name)
+        values = "1 positional value" if count == 1 else f"{count} positional values"
+        super().__init__(
+            f"add_task({name}, ...) was given {values}: payloads are keyword-only, so "
+            f"nothing says which parameter a value is for. Name each one, "
+            f"add_task({name}, user_id=7), or pass a dict as add_task({name}, **payload)."
+        )
 
 
 class UnknownTask(TaskRefused):
@@ -212,8 +234,16 @@ class InvalidTaskOptions(SimpleWorkerError, ValueError):
     """Raised when task options are out of range or do not fit the task's queue.
 
     For example a delay over 900 seconds, or a task for a FIFO queue without a
-    message group id. Nothing is sent.
+    message group id. Nothing is sent. ``payload_index`` is as for `TaskRefused`.
     """
+
+    payload_index: int | None = None
+
+
+def name_payload(error: TaskRefused | InvalidTaskOptions, index: int) -> None:
+    """Say in ``error`` that it is about the payload at ``index`` of an ``add_tasks`` call."""
+    error.payload_index = index
+    error.args = (f"Payload {index} (counting from 0) of add_tasks: {error}",)
 
 
 class MessageDecodeError(SimpleWorkerError):
@@ -235,8 +265,9 @@ class QueueNotFound(SimpleWorkerError):
         noun = "queue does not exist" if count == 1 else "queues do not exist"
         super().__init__(
             f"{count} {noun}: {', '.join(self.queue_names)}. Create "
-            f"{'it' if count == 1 else 'them'} (aws sqs create-queue --queue-name "
-            f"{self.queue_names[0]}) or fix queue_prefix."
+            f"{'it' if count == 1 else 'them'}, each with a dead-letter queue, with "
+            "simple-worker queues create MODULE:APP (your App, as the worker command "
+            "names it), or fix queue_prefix."
         )
 
 
@@ -247,6 +278,26 @@ class QueueServiceError(SimpleWorkerError):
         self.operation = operation
         self.queue = queue
         super().__init__(message)
+
+
+class CredentialsNotFound(QueueServiceError, ConfigurationError):
+    """Raised when no AWS credentials were found to sign a call to the queue service.
+
+    A configuration error (the command exits with status 2), and a
+    `QueueServiceError` for code that retries those: a worker whose credentials
+    lapse while it runs keeps retrying its receives.
+    """
+
+    def __init__(self, *, operation: str = "", queue: str = "") -> None:
+        super().__init__(
+            f"No AWS credentials were found for SQS {operation} on queue {queue}. Set them "
+            "the standard AWS way: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE "
+            "(a profile in ~/.aws/credentials or ~/.aws/config, aws configure or aws sso "
+            "login), or an instance, task or pod role. A local emulator takes any pair, "
+            "e.g. AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test.",
+            operation=operation,
+            queue=queue,
+        )
 
 
 class SendFailed(QueueServiceError):

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
 from simple_worker._large_payloads import PayloadOffload
 from simple_worker._middleware import MiddlewareChain
 from simple_worker.domain._envelope import encode_envelope
-from simple_worker.domain._errors import InvalidTaskOptions, MessageTooLarge, SendFailed
+from simple_worker.domain._errors import (
+    InvalidTaskOptions,
+    MessageTooLarge,
+    PositionalPayload,
+    SendFailed,
+    TaskRefused,
+    name_payload,
+)
 from simple_worker.domain._options import (
     TaskOptions,
     content_deduplication_id,
@@ -78,7 +85,14 @@ class Producer:
             return []
         limit = min(self.max_message_size, self.queue.describe(registration.queue).max_message_size)
         options = options.over(registration.defaults)
-        messages = [self._encode(registration, payload, options, limit) for payload in payloads]
+        messages = []
+        for index, payload in enumerate(payloads):
+            try:
+                messages.append(self._encode(registration, payload, options, limit))
+            except (TaskRefused, InvalidTaskOptions) as error:
+                if len(payloads) > 1:
+                    name_payload(error, index)
+                raise
         if self.offload is None:
             result = self.queue.send_batch(registration.queue, messages)
         else:
@@ -152,8 +166,10 @@ class TaskSender:
     producer: Producer
     options: TaskOptions
 
-    def add_task(self, task_name: str, /, **payload: object) -> str:
+    def add_task(self, task_name: str, /, *positional: NoReturn, **payload: object) -> str:
         """Enqueue one task with these options; as ``App.add_task``."""
+        if positional:
+            raise PositionalPayload(task_name, len(positional))
         return self.producer.add_task(task_name, payload, self.options)
 
     def add_tasks(self, task_name: str, payloads: Iterable[Mapping[str, Any]]) -> list[str]:

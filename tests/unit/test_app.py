@@ -13,6 +13,7 @@ from simple_worker import (
     InvalidQueueName,
     MessageTooLarge,
     PayloadMismatch,
+    PositionalPayload,
     QueueNotFound,
     TaskExecutor,
     UnknownTask,
@@ -139,11 +140,47 @@ def test_add_task_raises_queue_not_found_for_a_missing_queue():
         app.add_task("t")
 
 
-def test_add_task_takes_no_positional_payload(app):
+def test_add_task_takes_no_positional_payload_and_says_payloads_are_keyword_only(app):
     app.register_task_handler("t")(lambda a: None)
 
-    with pytest.raises(TypeError):
-        app.add_task("t", 1)  # type: ignore[call-arg]
+    with pytest.raises(PositionalPayload) as caught:
+        app.add_task("t", 1)  # type: ignore[arg-type]
+
+    assert isinstance(caught.value, TypeError)
+    assert str(caught.value) == (
+        "add_task('t', ...) was given 1 positional value: payloads are keyword-only, so "
+        "nothing says which parameter a value is for. Name each one, "
+        "add_task('t', user_id=7), or pass a dict as add_task('t', **payload)."
+    )
+    assert queued_bodies(app) == []
+
+
+def test_a_sender_with_options_takes_no_positional_payload_either(app):
+    app.register_task_handler("t")(lambda a: None)
+
+    with pytest.raises(PositionalPayload, match="2 positional values"):
+        app.with_options(delay=1).add_task("t", 1, 2)  # type: ignore[arg-type]
+
+
+def test_add_tasks_names_the_index_of_the_payload_it_refuses(app):
+    app.register_task_handler("t")(lambda n: None)
+
+    with pytest.raises(PayloadMismatch) as caught:
+        app.add_tasks("t", [{"n": 1}, {"n": 2}, {"m": 3}])
+
+    assert caught.value.payload_index == 2
+    assert str(caught.value).startswith("Payload 2 (counting from 0) of add_tasks: ")
+    assert "missing n; unexpected m" in str(caught.value)
+
+
+def test_add_tasks_with_one_payload_does_not_number_it(app):
+    app.register_task_handler("t")(lambda n: None)
+
+    with pytest.raises(PayloadMismatch) as caught:
+        app.add_tasks("t", [{"m": 3}])
+
+    assert caught.value.payload_index is None
+    assert str(caught.value).startswith("The payload for task 't'")
 
 
 def test_add_tasks_returns_ids_in_order_and_sends_every_payload(app):
@@ -260,6 +297,44 @@ def test_testing_worker_uses_a_task_executor_subclass(app):
     app.testing_worker(task_executor_cls=RecordingExecutor).run_all()
 
     assert events == ["enter", "run", "exit"]
+
+
+def test_the_apps_executor_runs_its_tasks_unless_a_worker_names_another():
+    events = []
+
+    class AppExecutor(TaskExecutor):
+        def log_start(self, task):
+            events.append("app")
+
+    class WorkerExecutor(TaskExecutor):
+        def log_start(self, task):
+            events.append("worker")
+
+    app = App(testing_mode=True, task_executor_cls=AppExecutor)
+    app.register_task_handler("t")(lambda: None)
+
+    app.add_task("t")
+    app.testing_worker().run_all()
+    app.add_task("t")
+    app.testing_worker(task_executor_cls=WorkerExecutor).run_all()
+
+    assert events == ["app", "worker"]
+
+
+def test_an_app_factory_may_set_the_executor_after_construction(app):
+    events = []
+
+    class LateExecutor(TaskExecutor):
+        def log_start(self, task):
+            events.append(task.name)
+
+    app.register_task_handler("t")(lambda: None)
+    app.task_executor_cls = LateExecutor
+    app.add_task("t")
+
+    app.testing_worker().run_all()
+
+    assert events == ["t"]
 
 
 def test_testing_worker_drains_only_the_named_queues(app):

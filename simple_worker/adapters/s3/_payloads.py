@@ -162,7 +162,7 @@ def _build_client(
     session: Session | None, endpoint_url: str | None, region: str | None, config: Config | None
 ) -> S3Client:
     session, region = session_and_region(session, region)
-    with client_configuration("S3"):
+    with client_configuration("S3", endpoint_url):
         return session.client(
             "s3",
             endpoint_url=endpoint_url,

@@ -144,7 +144,7 @@ class SQSQueue:
         session: Session | None, endpoint_url: str | None, region: str | None, config: Config | None
     ) -> SQSClient:
         session, region = session_and_region(session, region)
-        with client_configuration("SQS"):
+        with client_configuration("SQS", endpoint_url):
             return session.client(
                 "sqs",
                 endpoint_url=endpoint_url,

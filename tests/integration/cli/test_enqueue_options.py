@@ -35,9 +35,11 @@ def test_enqueue_with_not_before_hours_ahead_sends_a_delayed_message(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--delay", "901"], "delay must be 0 to 900 seconds"),
+        (["--delay", "1000"], "use --not-before TIME"),
         (["--not-before", "2099-01-01T00:00:00Z"], "the limit is 365 days"),
-        (["--not-before", "2026-12-24T18:00:00"], "argument --not-before: invalid"),
+        (["--not-before", "2099-01-01T00:00:00Z"], "On the command line: --delay, --not-before"),
+        (["--not-before", "2026-12-24T18:00:00"], "has no UTC offset, so its time zone"),
+        (["--not-before", "tomorrow"], "expected an ISO 8601 time with its UTC offset"),
         (["--deduplication-id", "d-1"], "deduplication ids are for FIFO queues only"),
         (["--group-id", "has space"], "characters SQS refuses"),
     ],

@@ -318,7 +318,8 @@ def test_a_bad_app_path_is_one_line_and_status_2_for_every_command(cli, run_main
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "simple-worker: Cannot import module 'no_such_module' (from 'no_such_module:app'): "
-        "ModuleNotFoundError: No module named 'no_such_module'"
+        "there is no module 'no_such_module'. Run the command from the directory that holds "
+        "it, or add that directory to PYTHONPATH."
     )
 
 

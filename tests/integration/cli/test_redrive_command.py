@@ -67,6 +67,28 @@ def test_redrive_dry_run_counts_and_moves_nothing(
     assert counts("default") == (0, 0)
 
 
+def test_redrive_takes_the_full_queue_name_as_stats_prints_it(
+    run_main, create_queue, sqs_client, queue_url, counts, prefix
+):
+    create_queue("default")
+    fill_dead_letter_queue(sqs_client, queue_url("default-dlq"), 3)
+
+    result = run_main("redrive", "cli_app:app", "--queue", f"{prefix}default")
+
+    assert result.returncode == 0, result.stderr
+    assert f"to {prefix}default " in result.stdout
+    assert counts("default") == (3, 0)
+
+
+def test_a_missing_queue_says_to_create_it_with_the_queues_command(run_main, prefix):
+    result = run_main("redrive", "cli_app:app", "--queue", "default")
+
+    assert result.returncode == 2
+    assert f"1 queue does not exist: {prefix}default." in result.stderr
+    assert "simple-worker queues create MODULE:APP" in result.stderr
+    assert "aws sqs" not in result.stderr
+
+
 def test_redrive_with_a_limit_moves_that_many(
     run_main, create_queue, sqs_client, queue_url, counts
 ):

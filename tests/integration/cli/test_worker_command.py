@@ -61,7 +61,7 @@ def test_missing_queues_exit_2_naming_them_without_a_traceback(env):
 
     assert result.returncode == 2
     assert "1 queue does not exist: cli-missing-default" in result.stderr
-    assert "aws sqs create-queue --queue-name cli-missing-default" in result.stderr
+    assert "simple-worker queues create MODULE:APP" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -250,7 +250,7 @@ def test_a_worker_whose_queues_are_missing_exits_with_2_naming_each_of_them(pref
     stderr = worker.log()
     assert f"{prefix}default" in stderr
     assert f"{prefix}other" in stderr
-    assert "aws sqs create-queue" in stderr
+    assert "simple-worker queues create" in stderr
     assert "Traceback" not in stderr
 
 

@@ -88,8 +88,9 @@ def test_queue_not_found_with_one_queue_names_it_and_how_to_create_it():
     error = QueueNotFound(["p-default"])
     assert error.queue_names == ("p-default",)
     assert str(error) == (
-        "1 queue does not exist: p-default. "
-        "Create it (aws sqs create-queue --queue-name p-default) or fix queue_prefix."
+        "1 queue does not exist: p-default. Create it, each with a dead-letter queue, with "
+        "simple-worker queues create MODULE:APP (your App, as the worker command names it), "
+        "or fix queue_prefix."
     )
 
 
@@ -97,8 +98,9 @@ def test_queue_not_found_with_two_queues_lists_both_and_how_to_create_them():
     error = QueueNotFound(["p-default", "p-emails"])
     assert error.queue_names == ("p-default", "p-emails")
     assert str(error) == (
-        "2 queues do not exist: p-default, p-emails. "
-        "Create them (aws sqs create-queue --queue-name p-default) or fix queue_prefix."
+        "2 queues do not exist: p-default, p-emails. Create them, each with a dead-letter "
+        "queue, with simple-worker queues create MODULE:APP (your App, as the worker command "
+        "names it), or fix queue_prefix."
     )
 
 

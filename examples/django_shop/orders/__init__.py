@@ -1,0 +1,1 @@
+"""The orders app: a model, and the tasks that update it."""
