@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from simple_worker.domain._errors import HandlerReturnedAwaitable
+from simple_worker.domain._excerpt import ERROR_BYTES, excerpt
 from simple_worker.domain._task import Task
 from simple_worker.ports.executor import TaskOutcome
 
@@ -115,7 +116,7 @@ class TaskExecutor:
         logger.error(
             "Failed to process task %s: %s",
             task.name,
-            type(exc).__name__,
+            describe_error(exc),
             exc_info=exc,
             extra={
                 **self._fields(task),
@@ -144,6 +145,18 @@ def _refuse_awaitable(task: Task, result: object) -> None:
     else:
         return
     raise HandlerReturnedAwaitable(task.name, returned)
+
+
+def describe_error(exc: BaseException) -> str:
+    """Return ``Type: message`` (``Type`` alone when there is no message), on one line.
+
+    The message is what the traceback shows too; it is cut to a bounded size, so
+    that a handler's huge exception text cannot make the line itself huge.
+    """
+    message = str(exc)
+    if not message:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {excerpt(message, ERROR_BYTES)}"
 
 
 def task_log_fields(task: Task) -> dict[str, object]:

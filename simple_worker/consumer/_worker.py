@@ -82,6 +82,9 @@ DEFAULT_SHUTDOWN_TIMEOUT = 20.0
 Inside Kubernetes' default 30-second grace period, with room for the process to exit.
 """
 
+_REPORTED_OUTCOMES = ("succeeded", "failed", "rejected")
+"""Outcomes the "Worker stopped" line always carries, zeros included."""
+
 SignalScope = Callable[[Callable[[], None]], AbstractContextManager[None]]
 
 
@@ -287,7 +290,12 @@ class Worker:
         self._shut_down(runners, heartbeat, heartbeat_thread)
         logger.info(
             "Worker stopped",
-            extra={**self.counts, **self.receive_counts(), "queues": self.queue_names},
+            extra={
+                **dict.fromkeys(_REPORTED_OUTCOMES, 0),
+                **self.counts,
+                **self.receive_counts(),
+                "queues": self.queue_names,
+            },
         )
 
     def _shut_down(

@@ -90,7 +90,7 @@ def test_default_hooks_log_start_success_and_failure_with_task_fields(caplog):
         ("INFO", "Processing task t"),
         ("INFO", "Processed task t successfully"),
         ("INFO", "Processing task t"),
-        ("ERROR", "Failed to process task t: ZeroDivisionError"),
+        ("ERROR", "Failed to process task t: ZeroDivisionError: division by zero"),
     ]
     assert all(r.task_id == "id-1" for r in caplog.records)
     assert caplog.records[-1].exc_info is not None
@@ -138,7 +138,8 @@ def test_a_base_exception_from_a_handler_fails_the_task_and_is_logged_with_its_t
     assert not outcome.succeeded
     assert exits == [error], "the context sees the error, as it sees any other"
     [failed] = [r for r in caplog.records if r.levelname == "ERROR"]
-    assert failed.getMessage() == f"Failed to process task t: {type(error).__name__}"
+    expected = f"Failed to process task t: {type(error).__name__}"
+    assert failed.getMessage() == (f"{expected}: {error}" if str(error) else expected)
     assert failed.exc_info[1] is error
     assert failed.error_type == type(error).__name__
 
@@ -265,3 +266,16 @@ def test_payloads_are_logged_on_start_and_failure_only_when_opted_in(caplog):
     assert started.payload == {"order_id": 17}
     assert (started_again.payload, failed.payload) == ({"order_id": 18}, {"order_id": 18})
     assert not hasattr(succeeded, "payload")
+
+
+def test_the_failure_line_says_the_exceptions_message_cut_to_a_bounded_size(caplog):
+    caplog.set_level(logging.ERROR)
+
+    TaskExecutor(raise_(ConnectionError("payments down\nretry later"))).run(make_task())
+    TaskExecutor(raise_(ValueError("x" * 100_000))).run(make_task())
+
+    first, second = (r.getMessage() for r in caplog.records)
+    assert first == "Failed to process task t: ConnectionError: payments down\\nretry later"
+    assert second.startswith("Failed to process task t: ValueError: xxx")
+    assert len(second.encode()) < 2_000
+    assert second.endswith("(100000 characters)")
