@@ -180,13 +180,19 @@ class QueuePort(Protocol):
         """
 
     def receive_batch(
-        self, queue: str, *, max_messages: int = MAX_BATCH_SIZE, wait_seconds: int = 0
+        self,
+        queue: str,
+        *,
+        max_messages: int = MAX_BATCH_SIZE,
+        wait_seconds: int = 0,
+        visibility_timeout: int | None = None,
     ) -> list[ReceivedMessage]:
         """Receive up to ``max_messages`` (1 to 10), waiting up to ``wait_seconds`` for one.
 
         Returns as soon as any message is available; an empty list after the wait.
-        Each message returned is invisible to other receivers for the queue's
-        visibility timeout, and its ``receive_count`` has gone up by one. It comes
+        Each message returned is invisible to other receivers for
+        ``visibility_timeout`` seconds (0 to 43,200), or the queue's visibility
+        timeout when None, and its ``receive_count`` has gone up by one. It comes
         with the group id and attributes it was sent with.
 
         On a FIFO queue, a group's messages come in the order sent (several of them
@@ -196,7 +202,8 @@ class QueuePort(Protocol):
 
         Raises:
             QueueNotFound: the queue does not exist.
-            ValueError: ``max_messages`` is not 1 to 10 or ``wait_seconds`` not 0 to 20.
+            ValueError: ``max_messages`` is not 1 to 10, ``wait_seconds`` not 0 to 20,
+                or ``visibility_timeout`` not 0 to 43,200.
         """
 
     def delete_batch(self, queue: str, receipts: Sequence[str]) -> dict[str, str]:

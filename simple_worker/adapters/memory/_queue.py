@@ -216,29 +216,43 @@ class InMemoryQueue:
         return SendResult(sent=tuple(sent), failed=failed)
 
     def receive_batch(
-        self, queue: str, *, max_messages: int = MAX_BATCH_SIZE, wait_seconds: int = 0
+        self,
+        queue: str,
+        *,
+        max_messages: int = MAX_BATCH_SIZE,
+        wait_seconds: int = 0,
+        visibility_timeout: int | None = None,
     ) -> list[ReceivedMessage]:
         """Receive up to ``max_messages`` visible messages, oldest first.
 
-        Each one turns invisible for the queue's visibility timeout, its receive
-        count goes up by one and it gets a new receipt. A message already received
+        Each one turns invisible for ``visibility_timeout`` seconds (the queue's
+        visibility timeout if None), its receive count goes up by one and it gets
+        a new receipt. A message already received
         ``max_receive_count`` times moves to the dead-letter queue instead. With
         ``wait_seconds``, waits up to that many real seconds for a message. On a
         FIFO queue, no message comes of a group that had one in flight.
 
         Raises:
             QueueNotFound: the queue does not exist (and ``auto_create`` is off).
-            ValueError: ``max_messages`` is not 1 to 10 or ``wait_seconds`` not 0 to 20.
+            ValueError: ``max_messages`` is not 1 to 10, ``wait_seconds`` not 0 to 20,
+                or ``visibility_timeout`` not 0 to 43,200.
         """
         if not 1 <= max_messages <= MAX_BATCH_SIZE:
             raise ValueError(f"max_messages must be 1 to {MAX_BATCH_SIZE}, not {max_messages}")
         if not 0 <= wait_seconds <= MAX_WAIT_SECONDS:
             raise ValueError(f"wait_seconds must be 0 to {MAX_WAIT_SECONDS}, not {wait_seconds}")
+        if visibility_timeout is not None and not 0 <= visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
+            raise ValueError(
+                f"visibility_timeout must be 0 to {MAX_VISIBILITY_TIMEOUT}, "
+                f"not {visibility_timeout}"
+            )
         deadline = time.monotonic() + wait_seconds
         with self._changed:
             source = self._queue(queue)
+            if visibility_timeout is None:
+                visibility_timeout = source.info.visibility_timeout
             while True:
-                received = self._take(source, max_messages)
+                received = self._take(source, max_messages, visibility_timeout)
                 remaining = deadline - time.monotonic()
                 if received or remaining <= 0:
                     return received
@@ -354,7 +368,9 @@ class InMemoryQueue:
         created = self._queues[name] = _Queue(name, info)
         return created
 
-    def _take(self, source: _Queue, max_messages: int) -> list[ReceivedMessage]:
+    def _take(
+        self, source: _Queue, max_messages: int, visibility_timeout: int
+    ) -> list[ReceivedMessage]:
         now = self._clock.monotonic()
         received: list[ReceivedMessage] = []
         # FIFO: a group with a message in flight is locked; one receive may still take
@@ -381,7 +397,7 @@ class InMemoryQueue:
                 continue
             message.receive_count += 1
             message.receipt = f"{message.id}/{uuid.uuid4().hex}"
-            message.visible_at = now + source.info.visibility_timeout
+            message.visible_at = now + visibility_timeout
             received.append(
                 ReceivedMessage(
                     source.name,

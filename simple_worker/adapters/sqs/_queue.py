@@ -37,6 +37,7 @@ from simple_worker.adapters.sqs._shapes import (
 from simple_worker.domain._errors import QueueNotFound
 from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
+    MAX_VISIBILITY_TIMEOUT,
     MAX_WAIT_SECONDS,
     OutgoingMessage,
     QueueInfo,
@@ -49,7 +50,10 @@ from simple_worker.ports.queue import (
 if TYPE_CHECKING:
     from boto3.session import Session
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+    from mypy_boto3_sqs.type_defs import (
+        ReceiveMessageRequestTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -260,7 +264,12 @@ class SQSQueue:
         return result
 
     def receive_batch(
-        self, queue: str, *, max_messages: int = MAX_BATCH_SIZE, wait_seconds: int = 0
+        self,
+        queue: str,
+        *,
+        max_messages: int = MAX_BATCH_SIZE,
+        wait_seconds: int = 0,
+        visibility_timeout: int | None = None,
     ) -> list[ReceivedMessage]:
         """Receive up to ``max_messages`` with one ReceiveMessage call.
 
@@ -268,6 +277,8 @@ class SQSQueue:
             queue: the full queue name.
             max_messages: 1 to 10.
             wait_seconds: long-poll time, 0 to 20; returns as soon as a message is there.
+            visibility_timeout: ReceiveMessage's ``VisibilityTimeout``, 0 to 43,200;
+                the queue's own if None.
 
         Returns:
             The messages received, with their receive counts, group ids and message
@@ -276,21 +287,29 @@ class SQSQueue:
         Raises:
             QueueNotFound: the queue does not exist.
             QueueServiceError: SQS failed the call, or did not answer.
-            ValueError: ``max_messages`` is not 1 to 10 or ``wait_seconds`` not 0 to 20.
+            ValueError: ``max_messages`` is not 1 to 10, ``wait_seconds`` not 0 to 20,
+                or ``visibility_timeout`` not 0 to 43,200.
         """
         if not 1 <= max_messages <= MAX_BATCH_SIZE:
             raise ValueError(f"max_messages must be 1 to {MAX_BATCH_SIZE}, not {max_messages}")
         if not 0 <= wait_seconds <= MAX_WAIT_SECONDS:
             raise ValueError(f"wait_seconds must be 0 to {MAX_WAIT_SECONDS}, not {wait_seconds}")
-        url = self.describe(queue).url
-        with translate_errors("ReceiveMessage", queue):
-            response = self._client.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=max_messages,
-                WaitTimeSeconds=wait_seconds,
-                MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["ApproximateReceiveCount", "MessageGroupId"],
+        if visibility_timeout is not None and not 0 <= visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
+            raise ValueError(
+                f"visibility_timeout must be 0 to {MAX_VISIBILITY_TIMEOUT}, "
+                f"not {visibility_timeout}"
             )
+        request: ReceiveMessageRequestTypeDef = {
+            "QueueUrl": self.describe(queue).url,
+            "MaxNumberOfMessages": max_messages,
+            "WaitTimeSeconds": wait_seconds,
+            "MessageAttributeNames": ["All"],
+            "MessageSystemAttributeNames": ["ApproximateReceiveCount", "MessageGroupId"],
+        }
+        if visibility_timeout is not None:
+            request["VisibilityTimeout"] = visibility_timeout
+        with translate_errors("ReceiveMessage", queue):
+            response = self._client.receive_message(**request)
         return [received_message(queue, message) for message in response.get("Messages", [])]
 
     def delete_batch(self, queue: str, receipts: Sequence[str]) -> dict[str, str]:
