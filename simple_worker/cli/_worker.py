@@ -68,7 +68,7 @@ def register(commands: Commands) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_app_argument(parser)
-    add_queues_argument(parser, "consume")
+    add_queues_argument(parser, "consume", weighted=True)
     parser.add_argument(
         "--threads", type=positive_int, default=1, help="tasks run at once per process (default: 1)"
     )
