@@ -262,6 +262,7 @@ class App:
         threads: int = 1,
         wait_seconds: int = MAX_WAIT_SECONDS,
         buffer_size: int | None = None,
+        queue_weights: Mapping[str, int] | None = None,
         retry_policy: RetryPolicy | None = None,
         middleware: Iterable[Middleware] = (),
         heartbeat_file: str | os.PathLike[str] | None = None,
@@ -281,8 +282,15 @@ class App:
                 default: the app's ``task_executor_cls``, else `TaskExecutor`.
             threads: how many tasks run at once, each on its own thread.
             wait_seconds: long-poll time of each receive, 0 to 20.
-            buffer_size: how many received messages may wait for a thread; default
-                ``max(20, 2 * threads)``, so one receive of ten overlaps running tasks.
+            buffer_size: how many received messages may wait for a thread, shared by
+                the queues; default ``max(20, 2 * threads)`` plus one per queue beyond
+                the first, so one receive of ten overlaps running tasks. Raised to the
+                number of queues: every queue's long poll needs a place.
+            queue_weights: weights of queues, by name without the prefix (positive
+                ints; a queue not named weighs 1). While several queues have work, a
+                queue of weight 3 gets three task-thread turns and three places in
+                the buffer for each one a queue of weight 1 gets. Every queue is
+                long-polled whatever its weight.
             retry_policy: sets a failed task's visibility from its receive count
                 (`ExponentialBackoff`, `RetryIntervals`); default: the queue's
                 visibility timeout decides when it comes back.
@@ -315,8 +323,9 @@ class App:
         before this call to choose otherwise.
 
         Raises:
-            ConfigurationError: an option is out of range, a port cannot be
-                bound, or metrics are asked for without prometheus_client.
+            ConfigurationError: an option is out of range, ``queue_weights`` names a
+                queue the worker does not consume, a port cannot be bound, or
+                metrics are asked for without prometheus_client.
         """
         # A process that configured no logging would see nothing of the worker at all.
         configure_default_logging()
@@ -326,7 +335,12 @@ class App:
             buffer_size=buffer_size,
             retry_policy=retry_policy,
             shutdown_timeout=shutdown_timeout,
+            queue_weights={
+                self.queue_prefix + name: weight for name, weight in (queue_weights or {}).items()
+            },
         )
+        names = self._full_queue_names(queue_names)
+        options.weights(names)  # checked before the ports are bound
         # Last: it binds the ports, so only once the rest is valid.
         endpoints, ports = worker_observers(
             self.clock,
@@ -339,7 +353,7 @@ class App:
         ports.extend(liveness)
         return Worker(
             self.queue,
-            self._full_queue_names(queue_names),
+            names,
             self._dispatcher(task_executor_cls, observers),
             clock=self.clock,
             options=options,

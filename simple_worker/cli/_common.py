@@ -68,6 +68,39 @@ def comma_list(text: str) -> list[str]:
     return names
 
 
+def weighted_queue_list(text: str) -> list[str]:
+    """Parse ``high=3,default``: queue names, each with an optional weight of at least 1.
+
+    Returns the items as written, without spaces (``["high=3", "default"]``), so that
+    they pass on to other worker processes unchanged; `queue_weights` reads them.
+    """
+    items = [item.replace(" ", "") for item in comma_list(text)]
+    for item in items:
+        name, has_weight, weight = item.partition("=")
+        if not name or (has_weight and not _is_weight(weight)):
+            raise argparse.ArgumentTypeError(
+                f"expected NAME or NAME=WEIGHT, the weight a whole number of at least 1; "
+                f"got {item!r}"
+            )
+    return items
+
+
+def _is_weight(text: str) -> bool:
+    return text.isdecimal() and int(text) >= 1
+
+
+def queue_weights(items: list[str]) -> tuple[list[str], dict[str, int]]:
+    """Split `weighted_queue_list`'s items into the queue names and the weights given."""
+    names: list[str] = []
+    weights: dict[str, int] = {}
+    for item in items:
+        name, has_weight, weight = item.partition("=")
+        names.append(name)
+        if has_weight:
+            weights[name] = int(weight)
+    return names, weights
+
+
 def _whole(text: str, minimum: int, maximum: int | None = None) -> int:
     try:
         value = int(text)
@@ -124,8 +157,22 @@ def add_app_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_queues_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    """Add ``--queues a,b``: queue names without the prefix."""
+def add_queues_argument(
+    parser: argparse.ArgumentParser, what: str, *, weighted: bool = False
+) -> None:
+    """Add ``--queues a,b``: queue names without the prefix; ``weighted``: ``a=3,b`` too."""
+    if weighted:
+        parser.add_argument(
+            "-Q",
+            "--queues",
+            type=weighted_queue_list,
+            metavar="A,B=W",
+            help=f"comma-separated queues to {what}, without the prefix, each with an "
+            "optional weight: with high=3,default, while both have work, high gets three "
+            "task-thread turns for each one of default; every queue is long-polled "
+            "whatever its weight (default: every queue a task is registered on, weight 1)",
+        )
+        return
     parser.add_argument(
         "-Q",
         "--queues",
@@ -197,8 +244,9 @@ def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
     the supervisor to serve, and beats a heartbeat file the supervisor reads.
 
     Raises:
-        ConfigurationError: the app does not load, an option is out of range, or
-            a port cannot be bound.
+        ConfigurationError: the app does not load, an option is out of range, a
+            weight is given for a queue the worker does not consume, or a port
+            cannot be bound.
     """
     app = load_app(args.app)
     process_beat = getattr(args, "process_heartbeat_file", None)
@@ -208,10 +256,12 @@ def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
         count_metrics=getattr(args, "metrics_multiprocess", False),
         heartbeat_files=() if process_beat is None else (process_beat,),
     )
+    names, weights = queue_weights(args.queues) if args.queues else (None, None)
     worker = app.worker(
-        args.queues,
+        names,
         payload_logging(app.task_executor_cls) if getattr(args, "log_payloads", False) else None,
         threads=args.threads,
+        queue_weights=weights,
         wait_seconds=args.wait_seconds,
         retry_policy=retry_policy(args),
         middleware=middleware,

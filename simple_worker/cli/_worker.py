@@ -89,7 +89,7 @@ def register(commands: Commands) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_app_argument(parser)
-    add_queues_argument(parser, "consume")
+    add_queues_argument(parser, "consume", weighted=True)
     parser.add_argument(
         "-t",
         "--threads",

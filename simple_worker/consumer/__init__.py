@@ -7,7 +7,10 @@ outcome; the runners apply that decision and decide nothing themselves:
 
 - ``_worker``: the threaded worker (task threads, lifecycle, signals);
 - ``_poller`` and ``_buffer``: long polls into a bounded buffer, fairly across queues;
-- ``_heartbeat``: keeps held messages invisible while they are held;
+  ``_room`` shares the buffer's places between queues (every queue can always poll),
+  ``_turns`` gives task threads weighted turns between them;
+- ``_heartbeat``: keeps held messages invisible while they are held, for as long as
+  ``_visibility`` says (a queue's own timeout, or 30 s where it is 0);
 - ``_deleter``: batched deletes of finished tasks' messages;
 - ``_testing_worker``: runs queued tasks synchronously inside a test.
 

@@ -5,6 +5,12 @@ and, when it stops, release the buffered ones at once. This module keeps the
 books: which messages are held, when each one's visibility runs out, and which
 are waiting for a task thread. Thread-safe.
 
+Each queue has its own line of buffered messages. Its receivers book places in
+the shared buffer before they receive, as `BufferRoom` shares them out (every
+queue can always poll; busy queues share the rest by weight), and task threads
+take from the queues in weighted turns (`WeightedTurns`), each queue's messages
+in the order received.
+
 On FIFO queues (see `HeldMessages.keep_group_order`) it also keeps each message
 group in order: a group's next message is not taken before the one before it
 finished, and when one does not succeed, the rest of its group that is buffered
@@ -15,10 +21,12 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
+from simple_worker.consumer._room import BufferRoom
+from simple_worker.consumer._turns import WeightedTurns
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.queue import ReceivedMessage
 
@@ -41,51 +49,66 @@ class HeldMessages:
 
     Args:
         clock: the source of monotonic time for visibility deadlines.
-        capacity: how many messages may wait in the buffer.
+        capacity: how many messages may wait in the buffer; at least one per queue.
+        weights: every queue consumed, by name, with its weight (see `BufferRoom`).
+
+    Raises:
+        ValueError: ``capacity`` is below the number of queues, or a weight below 1.
     """
 
-    def __init__(self, clock: ClockPort, capacity: int) -> None:
+    def __init__(self, clock: ClockPort, capacity: int, weights: Mapping[str, int]) -> None:
         self._clock = clock
         self.capacity = capacity
-        # One lock, two conditions: a message arriving wakes a task thread, room
-        # freeing up wakes receivers; neither wakes the other kind for nothing.
+        self._room = BufferRoom(capacity, weights)
+        self._turns = WeightedTurns(weights)
+        # One lock; a message arriving wakes a task thread, room freeing up wakes the
+        # receivers of the queues it lets book; neither wakes the other kind for nothing.
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
-        self._room = threading.Condition(self._lock)
-        self._buffer: deque[_Held] = deque()
-        """Buffered messages a task thread may take now."""
+        self._room_freed = {name: threading.Condition(self._lock) for name in weights}
+        self._waiting = dict.fromkeys(weights, 0)
+        """Receivers waiting for room, by queue."""
+        self._extra = dict.fromkeys(weights, 0)
+        """The most any of a queue's receivers may book beyond its share while threads starve."""
+        self._ready: dict[str, deque[_Held]] = {name: deque() for name in weights}
+        """Buffered messages a task thread may take now, by queue, in the order received."""
+        self._ready_count = 0
+        self._lone = next(iter(weights)) if len(weights) == 1 else None
+        """The only queue, if there is one: no turns to take."""
         self._behind: dict[_Group, deque[_Held]] = {}
         """Buffered FIFO messages behind an earlier one of their group, buffered or running."""
         self._busy_groups: set[_Group] = set()
-        """FIFO groups with a message in ``_buffer`` or running."""
+        """FIFO groups with a message ready or running."""
         self._buffered = 0
         self._ordered_queues: frozenset[str] = frozenset()
         self._running: dict[str, _Held] = {}
-        self._reserved = 0
-        self._wanted = 1
         self._idle_takers = 0
         self._closed = False
 
-    def reserve(self, wanted: int, timeout: float, *, extra: int = 0) -> int:
-        """Wait up to ``timeout`` for room for ``wanted`` messages, and book it; return 0 if none.
+    def reserve(self, queue: str, timeout: float, *, extra: int = 0) -> int:
+        """Wait up to ``timeout`` for room for a receive of ``queue``; book it and return it.
 
-        Room counts buffered messages and those booked by receives still under way,
-        so the buffer never holds more than ``capacity``. A receiver may go ``extra``
-        beyond it while the buffer is empty and task threads wait for work: tasks
-        are then so quick that more receives must overlap to keep them busy.
+        Returns how many messages the receive may ask for (1 to 10), or 0 if no
+        room came (or the buffer closed). Room counts buffered messages and those
+        booked by receives still under way, so the buffer never holds more than
+        ``capacity``; `BufferRoom.grant` says how much each queue gets. A receiver
+        may go ``extra`` beyond it while no message is ready and task threads wait
+        for work: tasks are then so quick that more receives must overlap to keep
+        them busy.
         """
-
-        def room() -> int:
-            limit = self.capacity + (extra if self._starving() else 0)
-            return limit - self._buffered - self._reserved
-
         with self._lock:
-            self._wanted = wanted
-            self._room.wait_for(lambda: self._closed or room() >= wanted, timeout)
-            if self._closed or room() < wanted:
-                return 0
-            self._reserved += wanted
-            return wanted
+            self._extra[queue] = max(self._extra[queue], extra)
+            self._waiting[queue] += 1
+            try:
+                self._room_freed[queue].wait_for(
+                    lambda: self._closed or self._grant(queue, extra) > 0, timeout
+                )
+            finally:
+                self._waiting[queue] -= 1
+            granted = 0 if self._closed else self._grant(queue, extra)
+            if granted:
+                self._room.book(queue, granted)
+            return granted
 
     def keep_group_order(self, queues: Iterable[str]) -> None:
         """Run each message group of these (FIFO) queues one message at a time, in order.
@@ -97,22 +120,27 @@ class HeldMessages:
             self._ordered_queues = frozenset(queues)
 
     def add(
-        self, messages: Sequence[ReceivedMessage], visibility_timeout: int, reserved: int
+        self,
+        queue: str,
+        messages: Sequence[ReceivedMessage],
+        visibility_timeout: int,
+        reserved: int,
     ) -> bool:
-        """Buffer messages a receive booked ``reserved`` places for; False once closed.
+        """Buffer what a receive of ``queue`` that booked ``reserved`` places brought.
 
-        Once closed nothing is buffered: the caller releases the messages. A FIFO
-        message whose group has one buffered or running waits behind it.
+        Returns False once closed: nothing is buffered then, and the caller releases
+        the messages. An empty receive (or a failed one: add none) makes the queue
+        idle (see `BufferRoom`). A FIFO message whose group has one ready or
+        running waits behind it.
         """
         now = self._clock.monotonic()
         deadline = now + visibility_timeout
         with self._lock:
-            self._reserved -= reserved
-            if reserved > len(messages):  # a short receive left booked room unused
-                self._room.notify_all()
+            self._room.received(queue, reserved, 0 if self._closed else len(messages))
             if self._closed:
                 return False
             ready = 0
+            line = self._ready[queue]
             for message in messages:
                 held = _Held(message, deadline, now)
                 group = self._group(message)
@@ -121,32 +149,38 @@ class HeldMessages:
                     continue
                 if group is not None:
                     self._busy_groups.add(group)
-                self._buffer.append(held)
+                line.append(held)
                 ready += 1
             self._buffered += len(messages)
+            self._ready_count += ready
             self._work.notify(ready)
+            # A short receive frees places, and a queue turning idle or busy moves shares.
+            self._wake_receivers()
             return True
 
     def take(self, timeout: float) -> ReceivedMessage | None:
-        """Move the oldest takeable buffered message to running and return it; None if none came.
+        """Move the next ready message to running and return it; None if none came.
 
-        Takeable: any but a FIFO message behind an earlier one of its group.
+        The queue whose turn it is (see `WeightedTurns`) gives its oldest ready
+        message: any but a FIFO message behind an earlier one of its group.
         """
         with self._lock:
             self._idle_takers += 1
-            if not self._buffer:
-                self._room.notify_all()  # receivers may now overlap (see `reserve`)
+            if not self._ready_count:
+                self._wake_receivers()  # receivers may now overlap (see `reserve`)
             try:
-                self._work.wait_for(lambda: self._closed or self._buffer, timeout)
+                self._work.wait_for(lambda: self._closed or self._ready_count > 0, timeout)
             finally:
                 self._idle_takers -= 1
-            if self._closed or not self._buffer:
+            if self._closed or not self._ready_count:
                 return None
-            held = self._buffer.popleft()
+            queue = self._lone or self._turns.next([q for q, line in self._ready.items() if line])
+            held = self._ready[queue].popleft()
+            self._ready_count -= 1
             self._buffered -= 1
+            self._room.left(queue)
             self._running[held.message.receipt] = held
-            if self.capacity - self._buffered - self._reserved >= self._wanted:
-                self._room.notify_all()
+            self._wake_receivers()
             return held.message
 
     def finish(
@@ -170,16 +204,18 @@ class HeldMessages:
             if held is not None and group is not None:
                 behind = self._behind.pop(group, None)
                 if behind and succeeded:
-                    self._buffer.append(behind.popleft())
+                    self._ready[message.queue].append(behind.popleft())
+                    self._ready_count += 1
                     if behind:
                         self._behind[group] = behind
                     self._work.notify()
                 else:
                     self._busy_groups.discard(group)
                     released = [h.message for h in behind or ()]
-                    self._buffered -= len(released)
                     if released:
-                        self._room.notify_all()
+                        self._buffered -= len(released)
+                        self._room.left(message.queue, len(released))
+                        self._wake_receivers()
         left = float("inf") if held is None else held.deadline - self._clock.monotonic()
         return left, released
 
@@ -197,13 +233,29 @@ class HeldMessages:
         """Stop buffering and taking; return the buffered messages, to be released."""
         with self._lock:
             self._closed = True
-            released = [held.message for held in self._buffered_held()]
-            self._buffer.clear()
+            held = list(self._buffered_held())
+            for item in held:
+                self._room.left(item.message.queue)
+            for line in self._ready.values():
+                line.clear()
             self._behind.clear()
-            self._buffered = 0
+            self._buffered = self._ready_count = 0
             self._work.notify_all()
-            self._room.notify_all()
-            return released
+            for freed in self._room_freed.values():
+                freed.notify_all()
+            return [item.message for item in held]
+
+    def _grant(self, queue: str, extra: int) -> int:
+        # Extra places only while no message is ready and a task thread waits for one;
+        # messages behind their group's running one do not feed an idle thread.
+        starving = not self._ready_count and self._idle_takers > 0
+        return self._room.grant(queue, extra if starving else 0)
+
+    def _wake_receivers(self) -> None:
+        """Wake the waiting receivers of every queue that may now book."""
+        for queue, waiting in self._waiting.items():
+            if waiting and self._grant(queue, self._extra[queue]):
+                self._room_freed[queue].notify_all()
 
     def _group(self, message: ReceivedMessage) -> _Group | None:
         """Return the FIFO group whose order ``message`` keeps; None if it keeps none."""
@@ -212,13 +264,10 @@ class HeldMessages:
         return message.queue, message.group_id
 
     def _buffered_held(self) -> Iterator[_Held]:
-        yield from self._buffer
+        for line in self._ready.values():
+            yield from line
         for behind in self._behind.values():
             yield from behind
-
-    def _starving(self) -> bool:
-        # Messages behind their group's running one do not feed an idle thread.
-        return not self._buffer and self._idle_takers > 0
 
     def in_ordered_group(self, message: ReceivedMessage) -> bool:
         """Return whether ``message`` keeps a FIFO group's order (see `keep_group_order`)."""
@@ -251,6 +300,11 @@ class HeldMessages:
         """Return how many messages wait in the buffer."""
         with self._lock:
             return self._buffered
+
+    def held_counts(self) -> dict[str, int]:
+        """Return the places each queue holds in the buffer: buffered, and booked by receives."""
+        with self._lock:
+            return {queue: self._room.used(queue) for queue in self._ready}
 
     def due_for_extension(self, timeouts: dict[str, int]) -> list[tuple[ReceivedMessage, int]]:
         """Return held messages past half their queue's visibility timeout, with that timeout.

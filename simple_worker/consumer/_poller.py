@@ -7,10 +7,14 @@ so that round trips overlap: against real SQS a call takes 10-30 ms, and one
 receiver at a time could not fetch more than a few hundred messages a second.
 A helper goes back to sleep as soon as a receive comes back short.
 
-Every receive first books room in the buffer for what it asks, so the buffer
-never exceeds its size; only while the buffer is empty and task threads wait
-may helpers book beyond it (see `HeldMessages.reserve`). Slow tasks thus never
-pile up in one worker, and quick ones are not starved by round trips.
+Every receive first books room in the buffer (`HeldMessages.reserve`), which
+says how many messages it may ask for, so the buffer never exceeds its size;
+only while no message is ready and task threads wait may helpers book beyond it.
+The buffer is shared by every queue the worker consumes, and a queue that holds
+nothing in it can always book a place: its lead never waits for room that
+another queue's long poll holds, and an empty long poll holds one place, not
+ten (see `BufferRoom`). Slow tasks thus never pile up in one worker, and quick
+ones are not starved by round trips.
 
 Each poller counts its answered receive calls, the empty ones and the messages
 they brought (`counts`): the receive side of the SQS bill, logged at stop.
@@ -38,7 +42,12 @@ RECEIVE_COUNTS = ("receives", "empty_receives", "messages_received")
 
 
 class QueuePoller:
-    """The receivers of one queue; they stop receiving once ``stopping`` is set."""
+    """The receivers of one queue; they stop receiving once ``stopping`` is set.
+
+    ``visibility_timeout`` is how long a received message stays invisible (its
+    deadline in the buffer); ``receive_visibility``, if given, is asked for on
+    every receive, for a queue whose own visibility timeout does not do.
+    """
 
     def __init__(
         self,
@@ -47,6 +56,7 @@ class QueuePoller:
         held: HeldMessages,
         *,
         visibility_timeout: int,
+        receive_visibility: int | None = None,
         wait_seconds: int,
         receivers: int,
         stopping: threading.Event,
@@ -57,23 +67,35 @@ class QueuePoller:
         self._queue = queue
         self._held = held
         self._visibility_timeout = visibility_timeout
-        self._wait_seconds = wait_seconds
+        self._receive_options: dict[str, int] = {"wait_seconds": wait_seconds}
+        # Only when needed: an adapter written before the parameter still serves other queues.
+        if receive_visibility is not None:
+            self._receive_options["visibility_timeout"] = receive_visibility
         self._receivers = receivers
         self._stopping = stopping
         self._release = release
         self._busy = threading.Event()
-        self._wanted = min(MAX_BATCH_SIZE, held.capacity)
         self._failures = _FailureLog(queue_name, clock)
         self._counts_lock = threading.Lock()
         self._counts: collections.Counter[str] = collections.Counter()
 
-    def start(self) -> None:
-        """Start the lead receiver and its helpers, on daemon threads.
+    def start_lead(self) -> None:
+        """Start the lead receiver, on a daemon thread.
 
-        They are not joined at stop: a long poll cannot be cut short, and what it
-        returns after the stop is released at once (see `HeldMessages.add`).
+        Receivers are not joined at stop: a long poll cannot be cut short, and what
+        it returns after the stop is released at once (see `HeldMessages.add`).
         """
-        for index in range(self._receivers):
+        self._start(range(1))
+
+    def start_helpers(self) -> None:
+        """Start the helpers, on daemon threads; they receive only while the queue is busy.
+
+        A worker starts every queue's lead first, so that all queues are polled at once.
+        """
+        self._start(range(1, self._receivers))
+
+    def _start(self, indexes: range) -> None:
+        for index in indexes:
             threading.Thread(
                 target=self._receive_until_stopped,
                 args=(index == 0,),
@@ -82,21 +104,21 @@ class QueuePoller:
             ).start()
 
     def _receive_until_stopped(self, lead: bool) -> None:
-        extra = 0 if lead else self._wanted * (self._receivers - 1)
+        extra = 0 if lead else MAX_BATCH_SIZE * (self._receivers - 1)
         while not self._stopping.is_set():
             if not lead and not self._busy.wait(_TICK):
                 continue
-            booked = self._held.reserve(self._wanted, _TICK, extra=extra)
+            booked = self._held.reserve(self.queue_name, _TICK, extra=extra)
             if booked:
                 self._receive(booked)
 
     def _receive(self, count: int) -> None:
         try:
             messages = self._queue.receive_batch(
-                self.queue_name, max_messages=count, wait_seconds=self._wait_seconds
+                self.queue_name, max_messages=count, **self._receive_options
             )
         except Exception as exc:  # noqa: BLE001 - a receiver must outlive any failure
-            self._held.add([], self._visibility_timeout, reserved=count)
+            self._held.add(self.queue_name, [], self._visibility_timeout, reserved=count)
             self._busy.clear()
             self._stopping.wait(self._failures.failed(exc))
             return
@@ -117,7 +139,8 @@ class QueuePoller:
             self._busy.set()
         else:
             self._busy.clear()
-        if not self._held.add(messages, self._visibility_timeout, reserved=count) and messages:
+        added = self._held.add(self.queue_name, messages, self._visibility_timeout, reserved=count)
+        if not added and messages:
             self._release(messages)
 
     def failing_for(self) -> float:

@@ -18,6 +18,7 @@ from simple_worker._log_fields import message_fields
 from simple_worker.consumer._dispatcher import Dispatcher
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._settler import Settler
+from simple_worker.consumer._visibility import held_visibility, receive_visibility
 from simple_worker.domain._errors import ConfigurationError, TooManyTasks
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.middleware import Dispatched, Outcome
@@ -148,13 +149,18 @@ class TestingWorker:
         return cleared
 
     def _run_all(self, raise_errors: bool, max_tasks: int) -> RunReport:
-        infos = {name: self.queue.describe(name) for name in self.queue_names}
+        # As the worker: a queue whose visibility timeout is 0 is received with 30 s.
+        described = {name: self.queue.describe(name) for name in self.queue_names}
+        asked = {name: receive_visibility(info) for name, info in described.items()}
+        infos = {name: held_visibility(info) for name, info in described.items()}
         settler = Settler(self.queue, self.clock, infos, self.retry_policy)
         runs: list[Dispatched] = []
         while True:
             received_any = False
             for queue_name in self.queue_names:
-                batch = self.queue.receive_batch(queue_name, wait_seconds=0)
+                batch = self.queue.receive_batch(
+                    queue_name, wait_seconds=0, visibility_timeout=asked[queue_name]
+                )
                 if not batch:
                     continue
                 received_any = True

@@ -3,8 +3,11 @@
 Threads and their jobs:
 
 - one poller per queue long-polls it and fills a shared, bounded buffer, so a
-  message on any queue starts without waiting behind another queue's empty poll;
-- ``threads`` task threads take messages from the buffer and run them;
+  message on any queue starts without waiting behind another queue's empty poll:
+  every queue can always book a place for its long poll, whatever the number of
+  queues and the buffer's size (see `BufferRoom`);
+- ``threads`` task threads take messages from the buffer and run them, taking
+  turns between the queues that have messages by their weights (`WeightedTurns`);
 - the visibility heartbeat (`VisibilityHeartbeat`) keeps every held message
   (buffered or running) invisible while it is held;
 - the delete batcher deletes finished tasks' messages ten at a time;
@@ -35,7 +38,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 
 import attrs
@@ -49,6 +52,7 @@ from simple_worker.consumer._heartbeat import VisibilityHeartbeat
 from simple_worker.consumer._poller import RECEIVE_COUNTS, QueuePoller
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._settler import Settler
+from simple_worker.consumer._visibility import held_visibility, receive_visibility
 from simple_worker.domain._envelope import decode_envelope
 from simple_worker.domain._errors import (
     ConfigurationError,
@@ -90,7 +94,10 @@ SignalScope = Callable[[Callable[[], None]], AbstractContextManager[None]]
 
 @attrs.frozen
 class WorkerOptions:
-    """How a worker consumes; see ``App.worker`` for each option."""
+    """How a worker consumes; see ``App.worker`` for each option.
+
+    ``queue_weights`` are by full queue name; a queue not named weighs 1.
+    """
 
     threads: int = 1
     wait_seconds: int = MAX_WAIT_SECONDS
@@ -99,6 +106,7 @@ class WorkerOptions:
     delete_max_wait: float = 1.0
     receivers_per_queue: int = 8
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    queue_weights: Mapping[str, int] = attrs.field(factory=dict, hash=False)
 
     def __attrs_post_init__(self) -> None:
         if self.threads < 1:
@@ -119,11 +127,38 @@ class WorkerOptions:
                 f"shutdown_timeout must be a number of seconds, 0 or more; "
                 f"got {self.shutdown_timeout}."
             )
+        for name, weight in self.queue_weights.items():
+            if type(weight) is not int or weight < 1:
+                raise ConfigurationError(
+                    f"The weight of queue {name} must be a whole number of at least 1; "
+                    f"got {weight!r}."
+                )
 
-    @property
-    def capacity(self) -> int:
-        """The buffer's size: by default room for a full batch beside one per thread."""
-        return self.buffer_size or max(2 * MAX_BATCH_SIZE, 2 * self.threads)
+    def capacity(self, queues: int) -> int:
+        """Return the buffer's size for ``queues`` queues; each queue's long poll needs a place.
+
+        ``buffer_size`` if given, raised to the number of queues. By default, room
+        for a full batch beside one per thread (``max(20, 2 * threads)``), and one
+        place more for each other queue's long poll, so that one busy queue among
+        idle ones receives as much at once as a lone queue.
+        """
+        if self.buffer_size is not None:
+            return max(self.buffer_size, queues)
+        return max(2 * MAX_BATCH_SIZE, 2 * self.threads) + queues - 1
+
+    def weights(self, queue_names: Sequence[str]) -> dict[str, int]:
+        """Return every consumed queue's weight, by full name.
+
+        Raises:
+            ConfigurationError: ``queue_weights`` names a queue not consumed.
+        """
+        unknown = [name for name in self.queue_weights if name not in queue_names]
+        if unknown:
+            raise ConfigurationError(
+                f"queue_weights names queues the worker does not consume: {', '.join(unknown)}. "
+                f"It consumes {', '.join(queue_names) or 'no queue'}."
+            )
+        return {name: self.queue_weights.get(name, 1) for name in queue_names}
 
 
 class Worker:
@@ -154,7 +189,10 @@ class Worker:
         self._gave_up = False
         self._started = False
         self._infos: dict[str, QueueInfo] = {}
-        self._held = HeldMessages(clock, options.capacity)
+        self._receive_visibility: dict[str, int | None] = {}
+        self._held = HeldMessages(
+            clock, options.capacity(len(self.queue_names)), options.weights(self.queue_names)
+        )
         self._deleter = DeleteBatcher(queue, clock, options.delete_max_wait)
         self._counts_lock = threading.Lock()
         self._died: tuple[str, BaseException] | None = None
@@ -175,7 +213,10 @@ class Worker:
         self._started = True
         if not self.queue_names:
             raise ConfigurationError("The worker has no queues: register a task handler first.")
-        self._infos = self._describe_queues()
+        described = self._describe_queues()
+        self._receive_visibility = {n: receive_visibility(i) for n, i in described.items()}
+        # From here on, the visibility timeout the worker's messages of each queue have.
+        self._infos = {name: held_visibility(info) for name, info in described.items()}
         self._held.keep_group_order(name for name, info in self._infos.items() if info.fifo)
         self._settler = Settler(self._queue, self._clock, self._infos, self.options.retry_policy)
         if self._signal_scope is None:
@@ -278,6 +319,7 @@ class Worker:
                 name,
                 self._held,
                 visibility_timeout=self._infos[name].visibility_timeout,
+                receive_visibility=self._receive_visibility[name],
                 wait_seconds=self.options.wait_seconds,
                 receivers=self.options.receivers_per_queue,
                 stopping=self._stopping,
@@ -285,7 +327,9 @@ class Worker:
                 clock=self._clock,
             )
             self._pollers.append(poller)
-            poller.start()
+            poller.start_lead()
+        for poller in self._pollers:  # every queue polled at once; helpers for busy ones
+            poller.start_helpers()
         self._wait_for_stop()
         self._shut_down(runners, heartbeat, heartbeat_thread)
         logger.info(

@@ -1,10 +1,11 @@
 """A worker process for the integration tests: run as a script, never imported.
 
     python app_main.py --endpoint URL --prefix PREFIX --record FILE
-        [--threads N] [--wait-seconds S] [--queues default,other] [--handler-sleep S]
-        [--log-sqs-requests]
+        [--threads N] [--wait-seconds S] [--queues default=3,other] [--handler-sleep S]
+        [--numbered-queues N] [--log-sqs-requests]
 
-It registers four tasks and consumes until SIGTERM/SIGINT:
+It registers four tasks (and ``--numbered-queues`` more) and consumes until
+SIGTERM/SIGINT:
 
 - ``record(n, sleep=None)`` on queue ``default`` and ``record_other(n, sleep=None)``
   on queue ``other`` append a JSON line ``{"event": "start", ...}`` to the record
@@ -13,6 +14,11 @@ It registers four tasks and consumes until SIGTERM/SIGINT:
 - ``boom(n)`` on queue ``default`` appends ``{"event": "boom", ...}`` and raises;
 - ``exit(n)`` on queue ``default`` appends ``{"event": "exit", ...}`` and calls
   ``sys.exit(n)``, as a script's code might.
+- with ``--numbered-queues N``, ``record_0`` to ``record_<N-1>`` on queues ``q0``
+  to ``q<N-1>``, which record like ``record``.
+
+``--queues`` names the queues to consume, each with an optional weight
+(``name=weight``, passed as ``app.worker(queue_weights=...)``).
 
 Each line is one ``write`` in append mode, flushed and fsynced, so several
 threads and processes can share one record file.
@@ -66,7 +72,27 @@ def build_app(args: argparse.Namespace) -> App:
         append_record(args.record, event="exit", task="exit", n=n, start=time.time())
         sys.exit(n)
 
+    for index in range(args.numbered_queues):
+        name = f"record_{index}"
+
+        def record_numbered(n: int, sleep: float | None = None, name: str = name) -> None:
+            run_recorded(name, n, sleep)
+
+        app.register_task_handler(name, queue=f"q{index}")(record_numbered)
     return app
+
+
+def queues_and_weights(text: str | None) -> tuple[list[str] | None, dict[str, int]]:
+    """Split ``--queues a=3,b`` into the names and the weights given."""
+    if not text:
+        return None, {}
+    names, weights = [], {}
+    for item in text.split(","):
+        name, _, weight = item.partition("=")
+        names.append(name)
+        if weight:
+            weights[name] = int(weight)
+    return names, weights
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -77,6 +103,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--handler-sleep", type=float, default=0.0, help="seconds a record task sleeps by default"
+    )
+    parser.add_argument(
+        "--numbered-queues", type=int, default=0, help="record_<i> tasks on queues q<i>"
     )
     parser.add_argument(
         "--log-sqs-requests",
@@ -91,9 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging(log_sqs_requests=args.log_sqs_requests)
     app = build_app(args)
-    queues = args.queues.split(",") if args.queues else None
+    queues, weights = queues_and_weights(args.queues)
     return run_worker(
-        lambda: app.worker(queues, threads=args.threads, wait_seconds=args.wait_seconds).start()
+        lambda: app.worker(
+            queues,
+            threads=args.threads,
+            wait_seconds=args.wait_seconds,
+            queue_weights=weights,
+        ).start()
     )
 
 

@@ -16,6 +16,7 @@ import pytest
 from simple_worker import App
 
 APP_MAIN = Path(__file__).with_name("app_main.py")
+MAX_NUMBERED_QUEUES = 12
 
 
 @pytest.fixture
@@ -118,6 +119,8 @@ def producer(moto_server, prefix):
     @app.register_task_handler("exit")
     def exit_(n): ...
 
+    for index in range(MAX_NUMBERED_QUEUES):  # as app_main.py's --numbered-queues
+        app.register_task_handler(f"record_{index}", queue=f"q{index}")(lambda n, sleep=None: None)
     return app
 
 
@@ -125,17 +128,23 @@ def producer(moto_server, prefix):
 def start_worker(moto_server, prefix, record_file, create_queue, worker_launcher):
     """``start_worker(threads=1, wait_seconds=1, queues=None, ..., ready=True)``: a worker.
 
-    Spawns ``app_main.py`` for this test's prefix and record file; with ``ready``,
+    Spawns ``app_main.py`` for this test's prefix and record file (``queues`` may give
+    weights, ``"default=3"``; ``numbered_queues=N`` adds tasks on q0..q<N-1>); with ``ready``,
     waits (at most 20 s) until it logs "Worker started". Returns a `WorkerProcess`.
     Requests `create_queue` before `worker_launcher`, so that workers are killed
     before their queues go.
     """
 
-    def start(*, queues=None, handler_sleep=None, log_sqs_requests=False, **settings):
-        # settings: threads, wait_seconds and ready, as `WorkerLauncher.start` takes them
+    def start(
+        *, queues=None, handler_sleep=None, log_sqs_requests=False, numbered_queues=0, **settings
+    ):
+        # settings: threads, wait_seconds and ready, as `WorkerLauncher.start` takes them;
+        # queues: names, each with an optional weight ("default=3")
         options = []
         if queues is not None:
             options += ["--queues", ",".join(queues)]
+        if numbered_queues:
+            options += ["--numbered-queues", str(numbered_queues)]
         if handler_sleep is not None:
             options += ["--handler-sleep", str(handler_sleep)]
         if log_sqs_requests:

@@ -24,6 +24,10 @@ def plain(app):
     app.queue.create_queue("q", visibility_timeout=30)
 
 
+def zero_visibility(app):
+    app.queue.create_queue("q", visibility_timeout=0)
+
+
 def with_dlq(app):
     app.queue.create_queue("q-dlq", visibility_timeout=30)
     app.queue.create_queue(
@@ -51,6 +55,12 @@ def succeed(app):
 
 def fail(app):
     plain(app)
+    handlers(app)
+    app.add_task("boom")
+
+
+def fail_on_zero_visibility(app):
+    zero_visibility(app)
     handlers(app)
     app.add_task("boom")
 
@@ -93,6 +103,7 @@ CASES = {
     "failure": (fail, None),
     "failure, retry policy": (fail, RetryIntervals([5])),
     "failure, dead-letter queue": (fail_with_dlq, RetryIntervals([0])),
+    "failure, visibility timeout 0": (fail_on_zero_visibility, None),
     "rejection, dead-letter queue": (reject_with_dlq, None),
     "rejection, no dead-letter queue": (reject_without_dlq, None),
     "deferral": (defer, None),

@@ -456,3 +456,18 @@ def test_fifo_receivers_on_many_threads_never_hold_two_messages_of_a_group(memor
 
     assert overlaps == []
     assert order == {group: list(range(40)) for group in groups}
+
+
+def test_a_receive_may_ask_for_its_own_visibility_timeout(memory_queue, clock):
+    memory_queue.create_queue("zero", visibility_timeout=0)
+    send(memory_queue, "zero", "a")
+    [first] = memory_queue.receive_batch("zero", visibility_timeout=30)
+
+    clock.advance(29)
+    assert memory_queue.receive_batch("zero") == []
+    clock.advance(2)
+    [again] = memory_queue.receive_batch("zero")  # with the queue's own: 0, visible at once
+    [third] = memory_queue.receive_batch("zero")
+
+    assert again.message_id == third.message_id == first.message_id
+    assert third.receive_count == 3
