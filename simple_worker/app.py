@@ -21,9 +21,10 @@ from simple_worker.adapters.system._clock import SystemClock
 from simple_worker.adapters.system._signals import stop_on_signals
 from simple_worker.consumer._dispatcher import Dispatcher
 from simple_worker.consumer._executor import TaskExecutor
+from simple_worker.consumer._options import DEFAULT_SHUTDOWN_TIMEOUT, WorkerOptions
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._testing_worker import TestingWorker
-from simple_worker.consumer._worker import DEFAULT_SHUTDOWN_TIMEOUT, Worker, WorkerOptions
+from simple_worker.consumer._worker import Worker
 from simple_worker.domain._errors import ConfigurationError, PositionalPayload
 from simple_worker.domain._options import TaskOptions
 from simple_worker.domain._queue_rules import check_delay

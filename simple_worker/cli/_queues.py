@@ -57,8 +57,9 @@ def register(commands: Commands) -> None:
     create.add_argument(
         "--max-receive-count",
         type=positive_int,
-        default=5,
-        help="receives before a message moves to the dead-letter queue (default: 5)",
+        default=10,
+        help="receives before a message moves to the dead-letter queue (default: 10, "
+        "as the SQS console's: worker restarts cost receives too; see docs/operations.md)",
     )
     create.add_argument(
         "--visibility-timeout",

@@ -38,7 +38,8 @@ from simple_worker.cli._common import (
 )
 from simple_worker.cli._environment import read_from_environment
 from simple_worker.cli._supervisor import KILL_MARGIN, supervise
-from simple_worker.consumer._worker import DEFAULT_SHUTDOWN_TIMEOUT, Worker
+from simple_worker.consumer._options import DEFAULT_SHUTDOWN_TIMEOUT
+from simple_worker.consumer._worker import Worker
 from simple_worker.domain._errors import WorkerThreadDied
 
 if TYPE_CHECKING:

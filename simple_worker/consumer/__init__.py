@@ -2,10 +2,12 @@
 
 One path for every way tasks run. The `Dispatcher` turns a message into an
 outcome (decode, look up, check, run the handler through the executor and the
-middleware); `settle` decides, purely, what becomes of the message after that
-outcome; the runners apply that decision and decide nothing themselves:
+middleware); ``_settle`` decides, purely, what becomes of the message after that
+outcome, and ``_settler`` applies that decision for every runner; the runners
+decide nothing themselves:
 
-- ``_worker``: the threaded worker (task threads, lifecycle, signals);
+- ``_worker``: the threaded worker (task threads, lifecycle, bounded shutdown),
+  with its ``_options``;
 - ``_poller`` and ``_buffer``: long polls into a bounded buffer, fairly across queues;
   ``_room`` shares the buffer's places between queues (every queue can always poll),
   ``_turns`` gives task threads weighted turns between them;

@@ -35,13 +35,10 @@ from __future__ import annotations
 
 import collections
 import logging
-import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-
-import attrs
 
 from simple_worker._large_payloads import payload_cleanup
 from simple_worker._log_fields import message_fields
@@ -49,8 +46,8 @@ from simple_worker.consumer._buffer import HeldMessages
 from simple_worker.consumer._deleter import DeleteBatcher
 from simple_worker.consumer._dispatcher import Dispatcher
 from simple_worker.consumer._heartbeat import VisibilityHeartbeat
+from simple_worker.consumer._options import WorkerOptions
 from simple_worker.consumer._poller import RECEIVE_COUNTS, QueuePoller
-from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._settler import Settler
 from simple_worker.consumer._visibility import held_visibility, receive_visibility
 from simple_worker.domain._envelope import decode_envelope
@@ -65,8 +62,6 @@ from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.middleware import Dispatched, Outcome
 from simple_worker.ports.queue import (
-    MAX_BATCH_SIZE,
-    MAX_WAIT_SECONDS,
     QueueInfo,
     QueuePort,
     ReceivedMessage,
@@ -80,85 +75,10 @@ _LIVENESS_INTERVAL = 5.0  # seconds between beats while the worker consumes norm
 _RECEIVE_FAILURE_GRACE = 60.0  # seconds of failing receives before beats stop
 _SETTLE_RESERVE = 2.0  # seconds at the end of the shutdown budget kept for the last deletes
 
-DEFAULT_SHUTDOWN_TIMEOUT = 20.0
-"""Seconds from a stop request to the end of `Worker.start`, whatever the queue does.
-
-Inside Kubernetes' default 30-second grace period, with room for the process to exit.
-"""
-
 _REPORTED_OUTCOMES = ("succeeded", "failed", "rejected")
 """Outcomes the "Worker stopped" line always carries, zeros included."""
 
 SignalScope = Callable[[Callable[[], None]], AbstractContextManager[None]]
-
-
-@attrs.frozen
-class WorkerOptions:
-    """How a worker consumes; see ``App.worker`` for each option.
-
-    ``queue_weights`` are by full queue name; a queue not named weighs 1.
-    """
-
-    threads: int = 1
-    wait_seconds: int = MAX_WAIT_SECONDS
-    buffer_size: int | None = None
-    retry_policy: RetryPolicy | None = None
-    delete_max_wait: float = 1.0
-    receivers_per_queue: int = 8
-    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
-    queue_weights: Mapping[str, int] = attrs.field(factory=dict, hash=False)
-
-    def __attrs_post_init__(self) -> None:
-        if self.threads < 1:
-            raise ConfigurationError(f"threads must be at least 1; got {self.threads}.")
-        if not 0 <= self.wait_seconds <= MAX_WAIT_SECONDS:
-            raise ConfigurationError(
-                f"wait_seconds must be 0 to {MAX_WAIT_SECONDS} (SQS's long-poll limit); "
-                f"got {self.wait_seconds}."
-            )
-        if self.receivers_per_queue < 1:
-            raise ConfigurationError(
-                f"receivers_per_queue must be at least 1; got {self.receivers_per_queue}."
-            )
-        if self.buffer_size is not None and self.buffer_size < 1:
-            raise ConfigurationError(f"buffer_size must be at least 1; got {self.buffer_size}.")
-        if not 0 <= self.shutdown_timeout < math.inf:
-            raise ConfigurationError(
-                f"shutdown_timeout must be a number of seconds, 0 or more; "
-                f"got {self.shutdown_timeout}."
-            )
-        for name, weight in self.queue_weights.items():
-            if type(weight) is not int or weight < 1:
-                raise ConfigurationError(
-                    f"The weight of queue {name} must be a whole number of at least 1; "
-                    f"got {weight!r}."
-                )
-
-    def capacity(self, queues: int) -> int:
-        """Return the buffer's size for ``queues`` queues; each queue's long poll needs a place.
-
-        ``buffer_size`` if given, raised to the number of queues. By default, room
-        for a full batch beside one per thread (``max(20, 2 * threads)``), and one
-        place more for each other queue's long poll, so that one busy queue among
-        idle ones receives as much at once as a lone queue.
-        """
-        if self.buffer_size is not None:
-            return max(self.buffer_size, queues)
-        return max(2 * MAX_BATCH_SIZE, 2 * self.threads) + queues - 1
-
-    def weights(self, queue_names: Sequence[str]) -> dict[str, int]:
-        """Return every consumed queue's weight, by full name.
-
-        Raises:
-            ConfigurationError: ``queue_weights`` names a queue not consumed.
-        """
-        unknown = [name for name in self.queue_weights if name not in queue_names]
-        if unknown:
-            raise ConfigurationError(
-                f"queue_weights names queues the worker does not consume: {', '.join(unknown)}. "
-                f"It consumes {', '.join(queue_names) or 'no queue'}."
-            )
-        return {name: self.queue_weights.get(name, 1) for name in queue_names}
 
 
 class Worker:

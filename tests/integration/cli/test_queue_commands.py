@@ -62,7 +62,7 @@ def test_queues_create_reports_a_queue_that_differs_and_changes_it_only_with_upd
     assert reported.returncode == 1
     assert (
         f"differs    {prefix}default      VisibilityTimeout is 30, wanted 60; it has no "
-        f"redrive policy, wanted {prefix}default-dlq after 5 receives" in reported.stdout
+        f"redrive policy, wanted {prefix}default-dlq after 10 receives" in reported.stdout
     )
     assert "run again with --update" in reported.stdout
     assert "RedrivePolicy" not in unchanged
@@ -83,7 +83,7 @@ def test_queues_create_gives_a_fifo_queue_a_fifo_dead_letter_queue(
         f"created    {prefix}jobs-dlq.fifo  (FIFO, visibility timeout 30 s, retention 14 days)",
         (
             f"created    {prefix}jobs.fifo      (FIFO, visibility timeout 60 s, dead-letter "
-            f"queue {prefix}jobs-dlq.fifo after 5 receives)"
+            f"queue {prefix}jobs-dlq.fifo after 10 receives)"
         ),
     ]
     dlq = attributes(sqs_client, queue_url("jobs-dlq.fifo"))
@@ -103,7 +103,7 @@ def test_check_passes_queues_made_by_queues_create(cli, run_main, prefix):
     assert result.returncode == 0, result.stdout
     assert (
         f"{prefix}default  ok       (standard, visibility timeout 60 s, max message size "
-        f"1048576 bytes, dead-letter queue {prefix}default-dlq after 5 receives)"
+        f"1048576 bytes, dead-letter queue {prefix}default-dlq after 10 receives)"
     ) in result.stdout
     assert "sqs:ReceiveMessage" in result.stdout  # what it could not check, said
     assert result.stdout.endswith("1 queue(s) checked: 0 problem(s), 0 warning(s).\n")
