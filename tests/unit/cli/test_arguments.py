@@ -53,7 +53,7 @@ def test_the_worker_options():
 def test_queues_create_defaults():
     args = build_parser().parse_args(["queues", "create", "m:app"])
 
-    assert (args.max_receive_count, args.visibility_timeout) == (5, 60)
+    assert (args.max_receive_count, args.visibility_timeout) == (10, 60)
     assert (args.dlq_suffix, args.update) == ("-dlq", False)
 
 
