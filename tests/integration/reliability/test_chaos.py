@@ -299,8 +299,8 @@ def test_chaos_loses_no_task_and_explains_every_duplicate(
     # Two only if two copies of the task ran at once (a send done twice).
     assert failed, f"seed {SEED}: the run had a handler calling sys.exit()"
     assert {e.n for e in failed} == {EXITING_TASK}, f"seed {SEED}"
-    hung = [run.hung] if run.hung is not None else []  # it runs tasks too, until its stop
-    workers = {worker.pid: worker for worker in [*run.stopped, *run.live, *hung]}
+    # The worker stopped while its calls hang runs tasks too, until its stop.
+    workers = {w.pid: w for w in [*run.stopped, *run.live, run.hung] if w is not None}
     if "kill" not in signals.get(failed[0].pid, {}):
         assert "Failed to process task record: SystemExit" in workers[failed[0].pid].log()
     for worker in [*run.stopped, *run.live]:
