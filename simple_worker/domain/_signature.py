@@ -37,7 +37,8 @@ class HandlerSignature:
         """Inspect ``handler``.
 
         Raises:
-            UnsupportedHandler: it is asynchronous (see `async_kind`), it has
+            UnsupportedHandler: it is asynchronous (see `async_kind`) or a
+                generator function (see `generator_kind`), it has
                 positional-only parameters or ``*args``, or its signature cannot
                 be inspected.
         """
@@ -49,6 +50,15 @@ class HandlerSignature:
                 f"it is {kind}",
                 "Async handlers are not supported yet: for now, wrap it in a plain "
                 "(sync) def that runs it with asyncio.run(...).",
+            )
+        kind = generator_kind(handler)
+        if kind is not None:
+            raise UnsupportedHandler(
+                task_name,
+                [],
+                f"it is {kind}: calling it would only make a generator, and its body "
+                "would never run",
+                "Return instead of yield, or iterate inside a plain handler.",
             )
         try:
             parameters = inspect.signature(handler).parameters.values()
@@ -98,15 +108,32 @@ def async_kind(handler: Callable[..., Any]) -> str | None:
     and (Python 3.12+) honours `inspect.markcoroutinefunction`. A sync wrapper around
     async code (``functools.wraps`` included) is synchronous: it is what runs.
     """
+    for owner, candidate in _callables(handler):
+        if inspect.isasyncgenfunction(candidate):
+            return f"{owner}an async generator function (async def with yield)"
+        if inspect.iscoroutinefunction(candidate):
+            return f"{owner}a coroutine function (async def)"
+    return None
+
+
+def generator_kind(handler: Callable[..., Any]) -> str | None:
+    """Return what makes ``handler`` a generator function, or None.
+
+    Calling one only makes a generator: its body would never run, and the task
+    would count as done. Seen through as in `async_kind`.
+    """
+    for owner, candidate in _callables(handler):
+        if inspect.isgeneratorfunction(candidate):
+            return f"{owner}a generator function (def with yield)"
+    return None
+
+
+def _callables(handler: Callable[..., Any]) -> list[tuple[str, object]]:
+    """Return what calling ``handler`` runs: itself, or an object's ``__call__``."""
     target: object = handler
     while isinstance(target, functools.partial):
         target = target.func
     candidates = [("", target)]
     if callable(target) and not inspect.isroutine(target) and not inspect.isclass(target):
         candidates.append(("an object whose __call__ is ", target.__call__))
-    for owner, candidate in candidates:
-        if inspect.isasyncgenfunction(candidate):
-            return f"{owner}an async generator function (async def with yield)"
-        if inspect.iscoroutinefunction(candidate):
-            return f"{owner}a coroutine function (async def)"
-    return None
+    return candidates

@@ -247,3 +247,26 @@ def test_of_refuses_an_async_handler_and_says_what_makes_it_async(handler, reaso
 )
 def test_async_kind_of_a_synchronous_handler_is_none(handler):
     assert async_kind(handler) is None
+
+
+def _generator(a):
+    yield a
+
+
+class _GeneratorCall:
+    def __call__(self, a):
+        yield a
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [_generator, functools.partial(_generator), _GeneratorCall()],
+    ids=["generator function", "partial of one", "object whose __call__ yields"],
+)
+def test_a_generator_function_is_refused_since_its_body_would_never_run(handler):
+    with pytest.raises(UnsupportedHandler, match=r"generator function.*never run"):
+        HandlerSignature.of("t", handler)
+
+
+def test_a_plain_function_returning_a_list_is_accepted():
+    HandlerSignature.of("t", lambda a: [a])
