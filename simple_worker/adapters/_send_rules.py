@@ -1,4 +1,4 @@
-"""SQS's rules for a message to send, checked before sending. Pure: no I/O.
+"""SQS's rules for a message to send, and for a receive, checked first. Pure: no I/O.
 
 The SQS adapter checks them before each call so that a bad message fails alone:
 SQS (and moto) fail a whole SendMessageBatch call for some bad entries, a FIFO
@@ -12,8 +12,11 @@ import re
 
 from simple_worker.domain._queue_rules import MAX_SQS_ID_LENGTH, is_sqs_id, takes_delay
 from simple_worker.ports.queue import (
+    MAX_BATCH_SIZE,
     MAX_DELAY_SECONDS,
     MAX_MESSAGE_ATTRIBUTES,
+    MAX_VISIBILITY_TIMEOUT,
+    MAX_WAIT_SECONDS,
     OutgoingMessage,
     QueueInfo,
 )
@@ -109,3 +112,21 @@ def _attributes_refusal(message: OutgoingMessage) -> str | None:
                 f"{MAX_NUMBER_DIGITS} digits"
             )
     return None
+
+
+def check_receive(max_messages: int, wait_seconds: int, visibility_timeout: int | None) -> None:
+    """Refuse a receive's arguments SQS would refuse, before any call.
+
+    Raises:
+        ValueError: ``max_messages`` is not 1 to 10, ``wait_seconds`` not 0 to 20,
+            or ``visibility_timeout`` not None or 0 to 43,200.
+    """
+    if not 1 <= max_messages <= MAX_BATCH_SIZE:
+        raise ValueError(f"max_messages must be 1 to {MAX_BATCH_SIZE}, not {max_messages}")
+    if not 0 <= wait_seconds <= MAX_WAIT_SECONDS:
+        raise ValueError(f"wait_seconds must be 0 to {MAX_WAIT_SECONDS}, not {wait_seconds}")
+    if visibility_timeout is not None and not 0 <= visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
+        raise ValueError(
+            f"visibility_timeout must be None or 0 to {MAX_VISIBILITY_TIMEOUT}, "
+            f"not {visibility_timeout}"
+        )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from simple_worker.adapters._send_rules import check_receive
 from simple_worker.adapters.sqs._calls import CallReporter
 from simple_worker.adapters.sqs._clients import (
     client_configuration,
@@ -39,8 +40,6 @@ from simple_worker.adapters.sqs._shapes import (
 from simple_worker.domain._errors import QueueNotFound
 from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
-    MAX_VISIBILITY_TIMEOUT,
-    MAX_WAIT_SECONDS,
     OutgoingMessage,
     QueueCall,
     QueueInfo,
@@ -303,15 +302,7 @@ class SQSQueue:
             ValueError: ``max_messages`` is not 1 to 10, ``wait_seconds`` not 0 to 20,
                 or ``visibility_timeout`` not None or 0 to 43,200.
         """
-        if not 1 <= max_messages <= MAX_BATCH_SIZE:
-            raise ValueError(f"max_messages must be 1 to {MAX_BATCH_SIZE}, not {max_messages}")
-        if not 0 <= wait_seconds <= MAX_WAIT_SECONDS:
-            raise ValueError(f"wait_seconds must be 0 to {MAX_WAIT_SECONDS}, not {wait_seconds}")
-        if visibility_timeout is not None and not 0 <= visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
-            raise ValueError(
-                f"visibility_timeout must be None or 0 to {MAX_VISIBILITY_TIMEOUT}, "
-                f"not {visibility_timeout}"
-            )
+        check_receive(max_messages, wait_seconds, visibility_timeout)
         request: ReceiveMessageRequestTypeDef = {
             "QueueUrl": self.describe(queue).url,
             "MaxNumberOfMessages": max_messages,
