@@ -138,3 +138,19 @@ def test_dlq_show_of_a_missing_queue_is_a_usage_error(run_main):
 
     assert result.returncode == 2
     assert "nowhere" in result.stderr
+
+
+def test_dlq_show_names_a_large_payload_pointer_without_fetching_it(
+    run_main, create_queue, sqs_client, queue_url
+):
+    create_queue("default")
+    pointer = [
+        "software.amazon.payloadoffloading.PayloadS3Pointer",
+        {"s3BucketName": "shop-payloads", "s3Key": "abc123"},
+    ]
+    sqs_client.send_message(QueueUrl=queue_url("default-dlq"), MessageBody=json.dumps(pointer))
+
+    result = run_main("dlq", "show", "cli_app:app", "--queue", "default", "--json")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reason"] == "large payload at s3://shop-payloads/abc123"
