@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     from simple_worker.cli._common import Commands
     from simple_worker.domain._registry import TaskRegistry
+    from simple_worker.domain._task import Task
 
 RECEIVE_VISIBILITY = 30
 """Seconds a message being read stays hidden, should the command die before releasing it."""
@@ -147,20 +148,8 @@ def explain(message: ReceivedMessage, registry: TaskRegistry, *, full: bool) -> 
     """Return what ``message`` is and why a worker with ``registry`` would not run it now."""
     payload_budget = max(_full_budget(message.body), PAYLOAD_BYTES) if full else PAYLOAD_BYTES
     message_id = excerpt(message.message_id, NAME_BYTES)
-    try:
-        pointer = find_pointer(message.body)
-        if pointer is not None:
-            return DeadLetter(
-                message_id=message_id,
-                task_name=None,
-                task_id=None,
-                enqueued_at=None,
-                receive_count=message.receive_count,
-                payload=excerpt(message.body, payload_budget),
-                reason=f"large payload at {excerpt(str(pointer), PLACE_BYTES)}",
-            )
-        task = decode_envelope(message.body)
-    except MessageDecodeError as error:
+    task = _read(message.body)
+    if isinstance(task, str):
         return DeadLetter(
             message_id=message_id,
             task_name=None,
@@ -168,7 +157,7 @@ def explain(message: ReceivedMessage, registry: TaskRegistry, *, full: bool) -> 
             enqueued_at=None,
             receive_count=message.receive_count,
             payload=excerpt(message.body, payload_budget),
-            reason=f"not a task envelope: {excerpt(error.reason, REASON_BYTES)}",
+            reason=task,
         )
     payload = json.dumps(dict(task.payload), ensure_ascii=True)
     return DeadLetter(
@@ -182,6 +171,17 @@ def explain(message: ReceivedMessage, registry: TaskRegistry, *, full: bool) -> 
         ),
         reason=_why_not(task.name, task.payload, registry, message.receive_count),
     )
+
+
+def _read(body: str) -> Task | str:
+    """Return the task ``body`` carries, or why no task can be read from it here."""
+    try:
+        pointer = find_pointer(body)
+        if pointer is not None:
+            return f"large payload at {excerpt(str(pointer), PLACE_BYTES)}"
+        return decode_envelope(body)
+    except MessageDecodeError as error:
+        return f"not a task envelope: {excerpt(error.reason, REASON_BYTES)}"
 
 
 def _why_not(
