@@ -185,15 +185,20 @@ class DeleteBatcher:
             logger.exception("Internal error deleting %d message(s) from %s", len(receipts), queue)
             failed = {receipt: repr(exc) for receipt in receipts}
         for receipt, reason in failed.items():
-            logger.warning(
-                "Could not delete a finished task's message from %s; it will run again: %s",
-                queue,
-                reason,
-                extra={"queue": queue, "receipt": receipt[:32]},
-            )
+            log_failed_delete(queue, reason, {"queue": queue, "receipt": receipt[:32]})
         for receipt, callback in callbacks.items():
             if receipt not in failed:
                 _run(callback, queue)
+
+
+def log_failed_delete(queue: str, reason: str, fields: dict[str, object]) -> None:
+    """Log a finished task's message that could not be deleted: it will run again."""
+    logger.warning(
+        "Could not delete a finished task's message from %s; it will run again: %s",
+        queue,
+        reason,
+        extra=fields,
+    )
 
 
 def _log_given_up(given_up: dict[str, tuple[str, str | None]]) -> None:

@@ -15,6 +15,7 @@ import attrs
 
 from simple_worker._large_payloads import payload_cleanup
 from simple_worker._log_fields import message_fields
+from simple_worker.consumer._deleter import log_failed_delete
 from simple_worker.consumer._dispatcher import Dispatcher
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._settler import Settler
@@ -250,11 +251,6 @@ class TestingWorker:
         cleanup = payload_cleanup(message, self.dispatcher.payload_store) if with_payload else None
         failed = self.queue.delete_batch(message.queue, [message.receipt])
         for reason in failed.values():
-            logger.warning(
-                "Could not delete a finished task's message from %s; it will run again: %s",
-                message.queue,
-                reason,
-                extra=message_fields(message),
-            )
+            log_failed_delete(message.queue, reason, message_fields(message))
         if not failed and cleanup:
             cleanup()
