@@ -25,10 +25,11 @@ from simple_worker.consumer._options import DEFAULT_SHUTDOWN_TIMEOUT, WorkerOpti
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._testing_worker import TestingWorker
 from simple_worker.consumer._worker import Worker
-from simple_worker.domain._errors import ConfigurationError, PositionalPayload
+from simple_worker.domain._errors import ConfigurationError, InvalidSchedule, PositionalPayload
 from simple_worker.domain._options import TaskOptions
 from simple_worker.domain._queue_rules import check_delay
 from simple_worker.domain._registry import TaskRegistry
+from simple_worker.domain._schedule import Schedule, declare_schedule
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.executor import ExecutorFactory
 from simple_worker.ports.liveness import LivenessPort
@@ -117,6 +118,9 @@ class App:
             region=sqs_region,
         )
         self.registry = TaskRegistry()
+        self.schedules: dict[str, Schedule] = {}
+        """The declared schedules, by schedule name (see `schedule`)."""
+        self._max_message_size = max_message_size
         self.task_executor_cls: ExecutorFactory | None = task_executor_cls
         self.middleware = tuple(middleware)
         self._producer = Producer(
@@ -215,6 +219,77 @@ class App:
                 several payloads, its ``payload_index`` and message name the payload.
         """
         return self._producer.add_tasks(task_name, payloads)
+
+    def schedule(
+        self,
+        task_name: str,
+        /,
+        *,
+        cron: str | None = None,
+        rate: str | None = None,
+        at: datetime | None = None,
+        timezone: str = "UTC",
+        payload: Mapping[str, Any] | None = None,
+        flexible_window: int | timedelta | None = None,
+        group_id: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        name: str | None = None,
+    ) -> Schedule:
+        """Declare that EventBridge Scheduler enqueues ``task_name`` periodically (or once).
+
+        Nothing runs in this process: ``simple-worker schedules sync APP`` creates
+        the schedules on AWS, and each firing sends the task to its queue as
+        ``add_task`` would, with Scheduler's execution id as its task id and the
+        firing's time as ``enqueued_at``. Checked here, as ``add_task`` checks a task.
+
+        Args:
+            task_name: a registered task.
+            cron: EventBridge Scheduler's six-field cron, e.g. ``"0 2 * * ? *"``
+                (minutes hours day-of-month month day-of-week year).
+            rate: ``"5 minutes"``, ``"1 hour"``, ``"2 days"``.
+            at: one firing at this time (naive: wall-clock time in ``timezone``).
+            timezone: the IANA time zone the expression is read in.
+            payload: the task's payload (default: none).
+            flexible_window: minutes (1 to 1440) Scheduler may delay a firing by.
+            group_id: the message group id, for a task on a FIFO queue (default:
+                the registration's ``group_by`` field of the payload).
+            start: no firing before this timezone-aware time.
+            end: no firing after this timezone-aware time.
+            name: the schedule's name (default: the task name); two schedules of
+                one task need different names.
+
+        Returns:
+            The declared `Schedule`.
+
+        Raises:
+            UnknownTask: ``task_name`` has no handler.
+            PayloadMismatch: the payload does not fit the handler's signature.
+            InvalidPayload: the payload is not plain JSON.
+            InvalidSchedule: the expression, time zone, window, dates, group id or
+                name break Scheduler's rules, or the name is taken.
+            MessageTooLarge: the task's envelope is over the size limit.
+        """
+        declared = declare_schedule(
+            self.registry.get(task_name),
+            payload or {},
+            name=name,
+            cron=cron,
+            rate=rate,
+            at=at,
+            zone=timezone,
+            flexible_window=flexible_window,
+            group_id=group_id,
+            start=start,
+            end=end,
+            max_message_size=self._max_message_size,
+        )
+        if declared.name in self.schedules:
+            raise InvalidSchedule(
+                declared.name, "the name is taken by another schedule: give name='...'"
+            )
+        self.schedules[declared.name] = declared
+        return declared
 
     def with_options(
         self,
@@ -388,6 +463,7 @@ class App:
             dispatcher=self._dispatcher(task_executor_cls, middleware),
             clock=self.clock,
             retry_policy=retry_policy,
+            schedules=self.schedules,
         )
 
     def _dispatcher(

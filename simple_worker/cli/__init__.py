@@ -4,7 +4,8 @@ Built on the standard library's argparse: the commands are few and plain, and th
 library's users then need no extra dependency.
 
 Commands: ``worker`` (consume; ``--processes`` for a supervisor), ``queues create``,
-``check``, ``stats``, ``redrive``, ``dlq show``, ``enqueue`` and ``purge``; each has ``--help``.
+``check``, ``stats``, ``redrive``, ``dlq show``, ``enqueue``, ``purge`` and ``schedules``
+(``sync``, ``list``, ``role-policy``); each has ``--help``.
 The command layer parses, prints and maps errors to exit statuses; queue
 operations go through `simple_worker.adapters.sqs._admin`.
 
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         _messages,
         _queues,
         _redrive,
+        _schedules,
         _stats,
         _worker,
     )
@@ -118,6 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for module in (_worker, _queues, _check, _stats, _redrive, _dlq, _messages):
+    for module in (_worker, _queues, _check, _stats, _redrive, _dlq, _messages, _schedules):
         module.register(commands)
     return parser

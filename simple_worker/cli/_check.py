@@ -25,6 +25,7 @@ from simple_worker.cli._common import (
     out,
     retry_policy,
 )
+from simple_worker.cli._schedule_check import schedule_problems
 from simple_worker.consumer._retry import RetryIntervals, RetryPolicy
 from simple_worker.domain._errors import CredentialsNotFound, QueueServiceError
 from simple_worker.domain._queue_rules import is_fifo_queue
@@ -276,6 +277,10 @@ def run(args: argparse.Namespace) -> int:
         f"Not checked (they cannot be tried without side effects): {', '.join(UNCHECKED_ACTIONS)};"
         " see the IAM policies in docs/operations.md."
     )
+    if app.schedules:  # only then: an app without schedules makes no Scheduler call
+        for level, name, text in schedule_problems(app, admin, args.app):
+            counts[level] += 1
+            out(f"schedule {name}  {level}: {text}.")
     problems, warnings = counts["problem"], counts["warning"]
     out(f"{len(queues)} queue(s) checked: {problems} problem(s), {warnings} warning(s).")
     return EXIT_FAILURE if problems else EXIT_OK

@@ -7,8 +7,11 @@ caller's thread and without waiting for anything.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -20,10 +23,11 @@ from simple_worker.consumer._dispatcher import Dispatcher
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._settler import Settler
 from simple_worker.consumer._visibility import held_visibility, receive_visibility
-from simple_worker.domain._errors import ConfigurationError, TooManyTasks
+from simple_worker.domain._errors import ConfigurationError, SendFailed, TooManyTasks
+from simple_worker.domain._schedule import Schedule, fill_context
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.middleware import Dispatched, Outcome
-from simple_worker.ports.queue import QueueInfo, QueuePort, ReceivedMessage
+from simple_worker.ports.queue import OutgoingMessage, QueueInfo, QueuePort, ReceivedMessage
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +85,56 @@ class TestingWorker:
     dispatcher: Dispatcher
     clock: ClockPort
     retry_policy: RetryPolicy | None = None
+    schedules: Mapping[str, Schedule] = attrs.field(factory=dict)
+
+    def run_schedule(
+        self,
+        name: str,
+        *,
+        scheduled_time: datetime | None = None,
+        raise_errors: bool = True,
+        max_tasks: int = DEFAULT_MAX_TASKS,
+    ) -> RunReport:
+        """Fire a declared schedule as EventBridge Scheduler would, then `run_all`.
+
+        The schedule's task is enqueued with the body Scheduler sends: its
+        ``task_id`` a new execution id, its ``enqueued_at`` the scheduled time.
+        Then every queue of this worker is drained, as by `run_all`, so the
+        report holds that task and whatever else was queued or it enqueued.
+
+        Args:
+            name: the schedule's name (by default its task's name).
+            scheduled_time: the firing's time; default: the clock's now.
+            raise_errors: as for `run_all`.
+            max_tasks: as for `run_all`.
+
+        Raises:
+            ConfigurationError: no schedule of that name is declared.
+            SendFailed: the queue did not take the task.
+        """
+        schedule = self.schedules.get(name)
+        if schedule is None:
+            declared = ", ".join(self.schedules) or "none"
+            raise ConfigurationError(
+                f"No schedule {name!r} is declared (declared: {declared}); declare it "
+                "with app.schedule(...)."
+            )
+        execution_id = uuid.uuid4().hex[:16]
+        body = fill_context(
+            schedule.body_template(),
+            execution_id=execution_id,
+            scheduled_time=scheduled_time or self.clock.now(),
+            schedule_arn=f"arn:aws:scheduler:::schedule/testing/{schedule.name}",
+        )
+        # A FIFO target queue deduplicates Scheduler's messages by their content.
+        dedup = hashlib.sha256(body.encode()).hexdigest() if schedule.group_id else None
+        message = OutgoingMessage(
+            id=execution_id, body=body, group_id=schedule.group_id, deduplication_id=dedup
+        )
+        result = self.queue.send_batch(schedule.queue, [message])
+        if result.failed or result.unknown:
+            raise SendFailed(schedule.queue, result.sent, result.failed, result.unknown)
+        return self.run_all(raise_errors=raise_errors, max_tasks=max_tasks)
 
     def run_all(
         self, *, raise_errors: bool = True, max_tasks: int = DEFAULT_MAX_TASKS

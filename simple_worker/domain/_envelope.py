@@ -44,11 +44,27 @@ _decoder = json.JSONDecoder(parse_constant=_refuse_constant)
 
 def encode_envelope(task: Task) -> str:
     """Return the message body for ``task``; its payload must already be plain JSON."""
+    return _encode(
+        task,
+        None if task.enqueued_at is None else format_timestamp(task.enqueued_at),
+    )
+
+
+def encode_envelope_template(task: Task, *, enqueued_at: str) -> str:
+    """Return the body for ``task`` with ``enqueued_at`` written as given, unformatted.
+
+    For bodies another service completes: an EventBridge Scheduler target whose
+    ``task_id`` and ``enqueued_at`` are placeholders it replaces when it fires.
+    """
+    return _encode(task, enqueued_at)
+
+
+def _encode(task: Task, enqueued_at: str | None) -> str:
     envelope: dict[str, Any] = {"task_name": task.name, "task_payload": task.payload}
     if task.id is not None:
         envelope["task_id"] = task.id
-    if task.enqueued_at is not None:
-        envelope["enqueued_at"] = format_timestamp(task.enqueued_at)
+    if enqueued_at is not None:
+        envelope["enqueued_at"] = enqueued_at
     if task.not_before is not None:
         envelope["not_before"] = format_timestamp(task.not_before)
     envelope["v"] = WIRE_VERSION

@@ -17,11 +17,13 @@ errors and nothing else::
     │   ├── InvalidPayload
     │   └── MessageTooLarge
     ├── InvalidTaskOptions         task options out of range or unfit for the queue (a ValueError)
+    ├── InvalidSchedule            a schedule declaration breaks EventBridge Scheduler's rules
     ├── MessageDecodeError         a received message body is not a task envelope
     ├── QueueNotFound              SQS queues that do not exist
     ├── QueueServiceError          the queue service failed a call
     │   ├── SendFailed             some tasks of a send were not accepted
     │   └── CredentialsNotFound    no AWS credentials to sign a call (also a ConfigurationError)
+    ├── SchedulerServiceError      EventBridge Scheduler failed a call
     ├── PayloadNotFound            a large task's stored body is not in its bucket
     ├── PayloadStoreError          the large-payload store (S3) failed a call
     ├── TooManyTasks               the testing worker hit its task limit
@@ -244,6 +246,27 @@ def name_payload(error: TaskRefused | InvalidTaskOptions, index: int) -> None:
     """Say in ``error`` that it is about the payload at ``index`` of an ``add_tasks`` call."""
     error.payload_index = index
     error.args = (f"Payload {index} (counting from 0) of add_tasks: {error}",)
+
+
+class InvalidSchedule(SimpleWorkerError, ValueError):
+    """Raised when a schedule declaration cannot become an EventBridge Scheduler schedule.
+
+    For example an invalid cron or rate expression, an unknown time zone, or a
+    name taken by another schedule. ``schedule_name`` names the declaration.
+    """
+
+    def __init__(self, schedule_name: str, reason: str) -> None:
+        self.schedule_name = schedule_name
+        self.reason = reason
+        super().__init__(f"Schedule {_quoted(schedule_name)} is invalid: {reason}.")
+
+
+class SchedulerServiceError(SimpleWorkerError):
+    """Raised when EventBridge Scheduler fails a call after the client's own retries."""
+
+    def __init__(self, message: str, *, operation: str = "") -> None:
+        self.operation = operation
+        super().__init__(message)
 
 
 class MessageDecodeError(SimpleWorkerError):

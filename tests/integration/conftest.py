@@ -54,6 +54,7 @@ def aws_test_env(tmp_path_factory):
             "AWS_ENDPOINT_URL",
             "AWS_ENDPOINT_URL_SQS",
             "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT_URL_SCHEDULER",
             "AWS_ROLE_ARN",
             "AWS_WEB_IDENTITY_TOKEN_FILE",
         ):

@@ -55,6 +55,8 @@ class QueueDetails:
     stats: QueueStats
     content_based_deduplication: bool = False
     """FIFO queues: a message without a deduplication id is deduplicated by its body."""
+    kms_key: str | None = None
+    """``KmsMasterKeyId``: the KMS key (id, ARN or alias) encrypting it; None without SSE-KMS."""
 
 
 @attrs.frozen
@@ -151,6 +153,7 @@ def queue_details(name: str, url: str, attributes: Mapping[str, str]) -> QueueDe
             redrive=redrive,
             stats=queue_stats(attributes),
             content_based_deduplication=attribute_flag(attributes, "ContentBasedDeduplication"),
+            kms_key=attributes.get("KmsMasterKeyId") or None,
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise QueueServiceError(

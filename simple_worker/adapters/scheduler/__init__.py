@@ -1,0 +1,1 @@
+"""Amazon EventBridge Scheduler through boto3: where periodic tasks' schedules are kept."""
