@@ -60,7 +60,7 @@ def _next_rate(expression: str, anchor: datetime | None, after: datetime) -> dat
         return None
     value, unit = expression[5:-1].split()
     period = timedelta(**{unit.removesuffix("s") + "s": int(value)})
-    if anchor > after:
+    if anchor >= after:
         return anchor
     periods = (after - anchor) // period + 1
     return anchor + periods * period

@@ -60,5 +60,9 @@ elif bad == "rate":
     app.schedule("nightly_report", name="bad", rate="1 minutes", payload={"kind": "x"})
 elif bad == "timezone":
     app.schedule(
-        "nightly_report", name="bad", cron="0 2 * * ? *", timezone="Mars/Olympus", payload={"kind": "x"}
+        "nightly_report",
+        name="bad",
+        cron="0 2 * * ? *",
+        timezone="Mars/Olympus",
+        payload={"kind": "x"},
     )

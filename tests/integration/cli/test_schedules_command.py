@@ -213,8 +213,16 @@ def test_list_shows_each_schedule_with_its_next_fire_time(schedules, prefix):
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "EXPRESSION", "TIMEZONE", "NEXT", "FIRE", "STATE",
-                                "TARGET", "QUEUE"]
+    assert lines[0].split() == [
+        "NAME",
+        "EXPRESSION",
+        "TIMEZONE",
+        "NEXT",
+        "FIRE",
+        "STATE",
+        "TARGET",
+        "QUEUE",
+    ]
     cleanup = next(line for line in lines if line.startswith("cleanup"))
     assert "2030-01-01 04:00 CET" in cleanup
     assert f"ENABLED  {prefix}maintenance" in cleanup
