@@ -27,6 +27,7 @@ if _TYPE_CHECKING:  # for type checkers; at run time `__getattr__` imports each 
         HandlerReturnedAwaitable,
         InvalidPayload,
         InvalidQueueName,
+        InvalidSchedule,
         InvalidTaskName,
         InvalidTaskOptions,
         MessageDecodeError,
@@ -38,6 +39,7 @@ if _TYPE_CHECKING:  # for type checkers; at run time `__getattr__` imports each 
         QueueNotFound,
         QueueServiceError,
         RegistrationError,
+        SchedulerServiceError,
         SendFailed,
         SimpleWorkerError,
         TaskRefused,
@@ -47,6 +49,7 @@ if _TYPE_CHECKING:  # for type checkers; at run time `__getattr__` imports each 
         WorkerThreadDied,
     )
     from simple_worker.domain._options import TaskOptions
+    from simple_worker.domain._schedule import Schedule
     from simple_worker.domain._task import Delivery, Task
     from simple_worker.ports.middleware import Dispatched, Middleware, Outcome
     from simple_worker.producer._producer import TaskSender
@@ -65,6 +68,7 @@ _HOMES = {
         "HandlerReturnedAwaitable",
         "InvalidPayload",
         "InvalidQueueName",
+        "InvalidSchedule",
         "InvalidTaskName",
         "InvalidTaskOptions",
         "MessageDecodeError",
@@ -76,6 +80,7 @@ _HOMES = {
         "QueueNotFound",
         "QueueServiceError",
         "RegistrationError",
+        "SchedulerServiceError",
         "SendFailed",
         "SimpleWorkerError",
         "TaskRefused",
@@ -85,6 +90,7 @@ _HOMES = {
         "WorkerThreadDied",
     ],
     "simple_worker.domain._options": ["TaskOptions"],
+    "simple_worker.domain._schedule": ["Schedule"],
     "simple_worker.domain._task": ["Delivery", "Task"],
     "simple_worker.consumer._current": ["current_task"],
     "simple_worker.ports.middleware": ["Dispatched", "Middleware", "Outcome"],
@@ -105,6 +111,7 @@ __all__ = [
     "HandlerReturnedAwaitable",
     "InvalidPayload",
     "InvalidQueueName",
+    "InvalidSchedule",
     "InvalidTaskName",
     "InvalidTaskOptions",
     "JsonLogFormatter",
@@ -122,6 +129,8 @@ __all__ = [
     "RetryIntervals",
     "RetryPolicy",
     "RunReport",
+    "Schedule",
+    "SchedulerServiceError",
     "SendFailed",
     "SimpleWorkerError",
     "Task",
