@@ -184,7 +184,8 @@ def _aware(name: str, what: str, moment: datetime | None) -> datetime | None:
         raise InvalidSchedule(
             name, f"{what} must be timezone-aware, e.g. datetime(..., tzinfo=UTC)"
         )
-    return moment
+    # Scheduler keeps whole seconds: a fraction would make every sync an update.
+    return None if moment is None else moment.replace(microsecond=0)
 
 
 def fill_context(

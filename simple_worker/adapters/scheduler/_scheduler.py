@@ -57,7 +57,7 @@ class EventBridgeScheduler:
     def group_exists(self, group: str) -> bool:
         """Return whether the schedule group exists."""
         try:
-            with _translated("GetScheduleGroup"):
+            with _translated("GetScheduleGroup", missing=True):
                 self._client.get_schedule_group(Name=group)
         except _Missing:
             return False
@@ -72,12 +72,12 @@ class EventBridgeScheduler:
         """Return every schedule of the group, read in full; empty if there is no group."""
         names: list[str] = []
         try:
-            with _translated("ListSchedules"):
+            with _translated("ListSchedules", missing=True):
                 for page in self._client.get_paginator("list_schedules").paginate(GroupName=group):
                     names += [item["Name"] for item in page.get("Schedules", [])]
             specs = []
             for name in sorted(names):
-                with _translated("GetSchedule"):
+                with _translated("GetSchedule", missing=True):
                     specs.append(_spec(self._client.get_schedule(Name=name, GroupName=group)))
         except _Missing:
             return []
@@ -104,7 +104,8 @@ class _Missing(Exception):
 
 
 @contextmanager
-def _translated(operation: str) -> Iterator[None]:
+def _translated(operation: str, *, missing: bool = False) -> Iterator[None]:
+    """Translate botocore's errors; with ``missing``, "not found" raises `_Missing`."""
     try:
         yield
     except NoCredentialsError as exc:
@@ -114,7 +115,7 @@ def _translated(operation: str) -> Iterator[None]:
             "or a role)."
         ) from exc
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == _NOT_FOUND:
+        if missing and exc.response.get("Error", {}).get("Code") == _NOT_FOUND:
             raise _Missing from exc
         raise SchedulerServiceError(
             f"EventBridge Scheduler {operation} failed: {error_reason(exc)}.",
