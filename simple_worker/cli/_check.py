@@ -273,14 +273,14 @@ def run(args: argparse.Namespace) -> int:
             out(f"  {finding.level}: {finding.text.rstrip('.')}.")
             if finding.fix:
                 out(f"    fix: {finding.fix.rstrip('.')}.")
-    out(
-        f"Not checked (they cannot be tried without side effects): {', '.join(UNCHECKED_ACTIONS)};"
-        " see the IAM policies in docs/operations.md."
-    )
     if app.schedules:  # only then: an app without schedules makes no Scheduler call
         for level, name, text in schedule_problems(app, admin, args.app):
             counts[level] += 1
             out(f"schedule {name}  {level}: {text}.")
+    out(
+        f"Not checked (they cannot be tried without side effects): {', '.join(UNCHECKED_ACTIONS)};"
+        " see the IAM policies in docs/operations.md."
+    )
     problems, warnings = counts["problem"], counts["warning"]
     out(f"{len(queues)} queue(s) checked: {problems} problem(s), {warnings} warning(s).")
     return EXIT_FAILURE if problems else EXIT_OK

@@ -100,7 +100,8 @@ class TestingWorker:
         The schedule's task is enqueued with the body Scheduler sends: its
         ``task_id`` a new execution id, its ``enqueued_at`` the scheduled time.
         Then every queue of this worker is drained, as by `run_all`, so the
-        report holds that task and whatever else was queued or it enqueued.
+        report holds that task and whatever else was queued or it enqueued. A
+        worker made for other queues (``queue_names``) leaves the task queued.
 
         Args:
             name: the schedule's name (by default its task's name).
