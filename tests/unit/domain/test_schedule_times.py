@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simple_worker.domain._schedule_expression import cron_expression
 from simple_worker.domain._schedule_times import next_fire
 
 UTC = timezone.utc
@@ -85,3 +86,39 @@ def test_a_daily_cron_fires_within_a_day_at_its_hour_and_minute(minute, hour, no
     assert fire is not None
     assert now < fire <= now + timedelta(days=1)
     assert (fire.hour, fire.minute, fire.second) == (hour, minute, 0)
+
+
+def _field(low, high, *, steps=True):
+    value = st.integers(low, high)
+    forms = [
+        st.just("*"),
+        value.map(str),
+        st.tuples(value, value).map(lambda pair: f"{min(pair)}-{max(pair)}"),
+        st.lists(value, min_size=1, max_size=3).map(lambda items: ",".join(map(str, items))),
+    ]
+    if steps:
+        forms.append(st.tuples(value, st.integers(1, 10)).map(lambda pair: f"{pair[0]}/{pair[1]}"))
+    return st.one_of(forms)
+
+
+@given(
+    minutes=_field(0, 59),
+    hours=_field(0, 23),
+    day=_field(1, 28),
+    weekday=_field(1, 7, steps=False),
+    on_weekday=st.booleans(),
+    now=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2150, 1, 1), timezones=st.just(UTC)
+    ),
+)
+def test_a_valid_cron_of_values_ranges_and_steps_is_accepted_and_fires_when_it_says(
+    minutes, hours, day, weekday, on_weekday, now
+):
+    days = f"? * {weekday}" if on_weekday else f"{day} * ?"
+    expression = cron_expression(f"{minutes} {hours} {days} *")
+
+    fire = next_fire(expression, "UTC", now)
+
+    assert fire is not None
+    assert fire > now
+    assert next_fire(expression, "UTC", fire - timedelta(minutes=1)) == fire
