@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from simple_worker.app import App
 
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
+_STANDARD_QUEUE_ARN = re.compile(r"arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}")
 _GROUP = re.compile(r"[0-9A-Za-z._-]{1,64}")
 GROUP_SUFFIX = "schedules"
 
@@ -54,6 +55,21 @@ def check_role_arn(arn: str) -> str:
             f"--role-arn {arn!r} is not an IAM role's ARN (arn:aws:iam::123456789012:role/NAME): "
             "give the role EventBridge Scheduler assumes to send to the queues "
             "(simple-worker schedules role-policy APP prints its policy)."
+        )
+    return arn
+
+
+def check_dead_letter_arn(arn: str) -> str:
+    """Return ``arn`` if it is a standard SQS queue's ARN, as Scheduler's dead-letter queue must be.
+
+    Raises:
+        ConfigurationError: it is not ``arn:aws:sqs:<region>:<account>:<name>`` (no ``.fifo``).
+    """
+    if not _STANDARD_QUEUE_ARN.fullmatch(arn):
+        raise ConfigurationError(
+            f"--dead-letter-arn {arn!r} is not a standard SQS queue's ARN "
+            "(arn:aws:sqs:eu-west-1:123456789012:NAME): EventBridge Scheduler's dead-letter "
+            "queue must be a standard queue."
         )
     return arn
 

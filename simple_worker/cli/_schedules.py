@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from simple_worker.adapters.sqs._admin import SQSAdmin
 from simple_worker.cli._common import EXIT_FAILURE, EXIT_OK, add_app_argument, err, one_line, out
 from simple_worker.cli._schedule_targets import (
+    check_dead_letter_arn,
     check_group,
     check_role_arn,
     default_group,
@@ -65,7 +66,9 @@ def register(commands: Commands) -> None:
         "(nothing is created).",
     )
     add_app_argument(sync)
-    sync.add_argument("--role-arn", required=True, help="the IAM role Scheduler assumes to send")
+    sync.add_argument(
+        "--role-arn", required=True, metavar="ARN", help="the IAM role Scheduler assumes to send"
+    )
     _add_group_argument(sync)
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     sync.add_argument(
@@ -75,17 +78,20 @@ def register(commands: Commands) -> None:
     )
     sync.add_argument(
         "--dead-letter-arn",
+        metavar="ARN",
         help="a standard SQS queue for firings Scheduler could not deliver (default: the task "
         "queue's dead-letter queue; none for FIFO queues, which Scheduler cannot use)",
     )
     sync.add_argument(
         "--max-retries",
+        metavar="N",
         type=functools.partial(_whole, low=0, high=DEFAULT_MAX_RETRIES),
         default=DEFAULT_MAX_RETRIES,
         help=f"retries of a firing the queue refused (0 to 185; default {DEFAULT_MAX_RETRIES})",
     )
     sync.add_argument(
         "--max-event-age",
+        metavar="SECONDS",
         type=functools.partial(_whole, low=60, high=DEFAULT_MAX_EVENT_AGE),
         default=DEFAULT_MAX_EVENT_AGE,
         help=f"seconds a firing is retried for (60 to 86400; default {DEFAULT_MAX_EVENT_AGE})",
@@ -111,7 +117,9 @@ def register(commands: Commands) -> None:
 
 def _add_group_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--group", help="the schedule group (default: the queue prefix + 'schedules')"
+        "--group",
+        metavar="NAME",
+        help="the schedule group (default: the queue prefix + 'schedules')",
     )
 
 
@@ -138,6 +146,8 @@ def _service_errors(run: _Run) -> _Run:
 def run_sync(args: argparse.Namespace) -> int:
     """Run ``schedules sync``; return its exit status."""
     role = check_role_arn(args.role_arn)
+    if args.dead_letter_arn is not None:
+        check_dead_letter_arn(args.dead_letter_arn)
     app = load_with_schedules(args, allow_none=args.prune)
     group = check_group(args.group or default_group(app.queue_prefix))
     admin = SQSAdmin.of(app.queue)

@@ -182,15 +182,27 @@ def test_a_bad_declaration_exits_2_with_one_line_and_creates_nothing(
 
 
 @pytest.mark.usefixtures("queues")
-def test_a_role_arn_of_the_wrong_shape_exits_2_and_creates_nothing(schedules, scheduler, group):
-    result = schedules(
-        "schedules", "sync", "schedules_app:app", "--role-arn", "arn:aws:iam::123:user/me"
-    )
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (("--role-arn", "arn:aws:iam::123:user/me"), "is not an IAM role's ARN"),
+        (
+            ("--role-arn", ROLE, "--dead-letter-arn", "arn:aws:sqs:us-east-1:123456789012:d.fifo"),
+            "is not a standard SQS queue's ARN",
+        ),
+        (("--role-arn", ROLE, "--group", "no spaces please"), "is not 1 to 64 letters"),
+    ],
+)
+def test_a_bad_option_exits_2_with_one_line_and_creates_nothing(
+    schedules, scheduler, group, options, says
+):
+    result = schedules("schedules", "sync", "schedules_app:app", *options)
 
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
-    assert "is not an IAM role's ARN" in result.stderr
+    assert says in result.stderr
     assert scheduler.list_schedule_groups(NamePrefix=group)["ScheduleGroups"] == []
+    assert scheduler.list_schedule_groups(NamePrefix="no")["ScheduleGroups"] == []
 
 
 def test_a_missing_target_queue_exits_2_and_creates_nothing(
