@@ -158,7 +158,6 @@ def test_the_stored_input_with_sample_context_values_runs_on_the_worker(
     assert run.task.enqueued_at.isoformat() == "2026-03-22T01:00:00+00:00"
 
 
-@pytest.mark.usefixtures("queues")
 @pytest.mark.parametrize(
     ("bad", "says"),
     [
@@ -181,7 +180,6 @@ def test_a_bad_declaration_exits_2_with_one_line_and_creates_nothing(
     assert scheduler.list_schedule_groups(NamePrefix=group)["ScheduleGroups"] == []
 
 
-@pytest.mark.usefixtures("queues")
 @pytest.mark.parametrize(
     ("options", "says"),
     [
