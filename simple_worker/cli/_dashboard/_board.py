@@ -118,7 +118,7 @@ class Board:
         for dlq in self._dead_letter_queues():
             if self._stop.is_set():
                 return
-            self._read_letters(dlq)
+            self._read_letters(dlq, announce=False)
         while not self._stop.wait(self._interval):
             self.sample()
 
@@ -160,7 +160,7 @@ class Board:
                 found.setdefault(row.dead_letter.queue, row.queue)
         return found
 
-    def _read_letters(self, dlq: str) -> Notice:
+    def _read_letters(self, dlq: str, *, announce: bool = True) -> Notice | None:
         source = self._dead_letter_queues().get(dlq)
         if source is None:
             return self._notice(False, f"{dlq} is not a dead-letter queue of this dashboard.")
@@ -179,6 +179,8 @@ class Board:
             )
         with self._lock:
             self._letters[dlq] = DeadLetters(tuple(letters), self._clock())
+        if not announce:
+            return None
         return self._notice(
             True, f"Read {len(letters)} dead letter(s) of {dlq}; all left in place."
         )
@@ -269,7 +271,7 @@ class Board:
             status, output = self._run_redrive(source)
             notice = self._notice(status == 0, output or f"redrive exited with status {status}.")
             self.sample()
-            self._read_letters(dlq)
+            self._read_letters(dlq, announce=False)
             return notice
 
     def _run_redrive(self, source: str) -> tuple[int, str]:

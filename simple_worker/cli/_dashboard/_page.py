@@ -102,8 +102,9 @@ def _group(group: QueueGroup, snapshot: Snapshot, csrf: str) -> str:
 <h2>{_text(queue.name)}</h2>
 <table class="counts">
 <thead><tr><th scope="col">Queue</th><th scope="col">Visible</th><th scope="col">In flight</th>\
-<th scope="col">Delayed</th><th scope="col">Last hour</th><th scope="col">Oldest message</th>\
-<th scope="col">Actions</th></tr></thead>
+<th scope="col">Delayed</th><th scope="col">Last hour: <span class="key-visible">visible</span>, \
+<span class="key-in-flight">in flight</span>, <span class="key-delayed">delayed</span></th>\
+<th scope="col">Oldest message</th><th scope="col">Actions</th></tr></thead>
 <tbody>
 {"".join(rows)}
 </tbody>
@@ -310,6 +311,7 @@ table.letters td { max-width: 32em; }
 details { margin: .1em 0; } summary { cursor: pointer; color: #1d4ed8; }
 details form { margin: .3em 0; padding: .4em; background: #f9fafb; max-width: 28em; }
 p.mismatch { color: #b91c1c; }
+.key-visible { color: #2563eb; } .key-in-flight { color: #d97706; } .key-delayed { color: #6b7280; }
 p.how, footer { color: #4b5563; font-size: .9em; }
 """
 

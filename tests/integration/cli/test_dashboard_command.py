@@ -1,0 +1,42 @@
+"""``simple-worker dashboard``: the real command serves the page until Ctrl-C; its refusals."""
+
+import json
+import re
+import signal
+import urllib.request
+
+URL = re.compile(r"Dashboard of cli_app:app on (http://127\.0\.0\.1:\d+)/")
+
+
+def test_dashboard_serves_the_counts_and_stops_on_ctrl_c(
+    start_cli, create_queue, sqs_client, queue_url, prefix, wait_until
+):
+    create_queue("default")
+    sqs_client.send_message(
+        QueueUrl=queue_url("default-dlq"),
+        MessageBody=json.dumps({"task_name": "fail", "task_payload": {"n": "<b>"}, "v": 1}),
+    )
+    process = start_cli("dashboard", "cli_app:app", "--port", "0", "--interval", "30")
+    wait_until(
+        lambda: URL.search(process.stderr()) or process.popen.poll() is not None,
+        message=lambda: f"the dashboard to start: {process.stderr()}",
+    )
+    url = URL.search(process.stderr()).group(1)
+
+    def page():
+        with urllib.request.urlopen(url + "/", timeout=10) as answer:  # noqa: S310 - loopback
+            return answer.read().decode()
+
+    wait_until(lambda: "&lt;b&gt;" in page(), message="the dead letters on the page")
+    assert f'<tr class="dlq" data-queue="{prefix}default-dlq">' in page()
+    assert "<b>" not in page()
+
+    process.send(signal.SIGINT)
+    assert process.wait() == 0
+
+
+def test_dashboard_refuses_another_address_without_a_token(run_main, create_queue):
+    every_interface = "0.0.0.0"  # noqa: S104 - the address refused without a token
+    result = run_main("dashboard", "cli_app:app", "--host", every_interface)
+    assert result.returncode == 2
+    assert "SIMPLE_WORKER_DASHBOARD_TOKEN" in result.stderr
