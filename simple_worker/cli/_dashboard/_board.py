@@ -38,7 +38,7 @@ from simple_worker.cli._dashboard._snapshot import (
 )
 from simple_worker.cli._dlq import show_dead_letters
 from simple_worker.cli._stats import QueueCounts, collect
-from simple_worker.domain._errors import SimpleWorkerError
+from simple_worker.domain._errors import CredentialsNotFound, SimpleWorkerError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -101,8 +101,12 @@ class Board:
 
         The first sample is taken before this returns, and the dead letters are read
         once on the thread.
+
+        Raises:
+            CredentialsNotFound: no AWS credentials, so no queue can be read: a
+                configuration error for the command to report, not a page of errors.
         """
-        self.sample()
+        self.sample(strict=True)
         self._thread = threading.Thread(
             target=self._run, name="simple-worker-dashboard-sampler", daemon=True
         )
@@ -122,11 +126,19 @@ class Board:
         while not self._stop.wait(self._interval):
             self.sample()
 
-    def sample(self) -> None:
-        """Read every queue's counts (and its dead-letter queue's) now; keep the last hour."""
+    def sample(self, *, strict: bool = False) -> None:
+        """Read every queue's counts (and its dead-letter queue's) now; keep the last hour.
+
+        A failure shows on the page, in each queue's row; with ``strict``, missing
+        credentials raise `CredentialsNotFound` instead.
+        """
         now = self._clock()
         try:
             rows = collect(self._admin, self._queues)
+        except CredentialsNotFound:
+            if strict:
+                raise
+            rows = [QueueCounts(name, error="no AWS credentials found") for name in self._queues]
         except Exception as error:  # noqa: BLE001 - the sampler must outlive any failure
             logger.warning("Could not read the queues' counts: %s", one_line(error))
             rows = [QueueCounts(name, error=one_line(error)) for name in self._queues]

@@ -97,7 +97,7 @@ def _group(group: QueueGroup, snapshot: Snapshot, csrf: str) -> str:
     rows = [_row(queue, snapshot, csrf, source=None)]
     if dlq is not None:
         rows.append(_row(dlq, snapshot, csrf, source=queue.name))
-    letters = "" if dlq is None else _dead_letters(dlq, snapshot, csrf)
+    letters = "" if dlq is None else _dead_letters(dlq, csrf)
     return f"""<section class="group" data-queue="{_text(queue.name)}">
 <h2>{_text(queue.name)}</h2>
 <table class="counts">
@@ -164,7 +164,7 @@ confirm: <input name="confirm" autocomplete="off" spellcheck="false" required></
 </form></details>"""
 
 
-def _dead_letters(dlq: QueueView, snapshot: Snapshot, csrf: str) -> str:
+def _dead_letters(dlq: QueueView, csrf: str) -> str:
     state = dlq.dead_letters
     read_again = f"""<form method="post" action="/dead-letters" class="read">
 <input type="hidden" name="csrf" value="{_text(csrf)}">
@@ -179,13 +179,13 @@ def _dead_letters(dlq: QueueView, snapshot: Snapshot, csrf: str) -> str:
     head = f'<h3>Dead letters in <code>{_text(dlq.name)}</code></h3>\n<p class="how">{how}</p>'
     return f"""<div class="dead-letters" data-queue="{_text(dlq.name)}">
 {head}
-{_letters_status(state, snapshot)}
+{_letters_status(state)}
 {read_again}
 {_letters_table(state.letters if state else ())}
 </div>"""
 
 
-def _letters_status(state: DeadLetters | None, snapshot: Snapshot) -> str:
+def _letters_status(state: DeadLetters | None) -> str:
     if state is None or state.read_at is None:
         text = "Not read yet." if state is None or not state.error else ""
     else:
@@ -195,7 +195,6 @@ def _letters_status(state: DeadLetters | None, snapshot: Snapshot) -> str:
         text += f" The last read failed: {_text(state.error)}"
     if state is not None and state.note:
         text += f" {_text(state.note)}"
-    del snapshot
     return f'<p class="status">{text.strip()}</p>'
 
 

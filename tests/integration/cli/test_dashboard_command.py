@@ -40,3 +40,13 @@ def test_dashboard_refuses_another_address_without_a_token(run_main, create_queu
     result = run_main("dashboard", "cli_app:app", "--host", every_interface)
     assert result.returncode == 2
     assert "SIMPLE_WORKER_DASHBOARD_TOKEN" in result.stderr
+
+
+def test_dashboard_without_credentials_says_so_once_with_status_2(run_main, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    result = run_main("dashboard", "cli_app:app", "--port", "0")
+
+    assert result.returncode == 2
+    assert result.stderr.count("No AWS credentials were found") == 1
