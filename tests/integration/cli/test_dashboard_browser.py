@@ -3,23 +3,17 @@
 The browser is Debian's ``chromium`` package, driven by Playwright for Python (the dev
 extra). When either is missing, these tests skip and say which package to install:
 ``scripts/test`` installs Chromium itself when it runs as root with apt-get. The
-dashboard runs in this process, built as the command builds it.
+dashboard runs in this process, built as the command builds it (the ``dashboard``
+fixture of conftest.py).
 """
 
 import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from simple_worker.adapters.sqs._admin import SQSAdmin
-from simple_worker.cli._dashboard._board import Board
-from simple_worker.cli._dashboard._server import DashboardServer, Site
-from simple_worker.cli._loading import load_app
-
-HERE = Path(__file__).parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -62,54 +56,6 @@ def browser_missing():
 
 def envelope(task_name="record", **payload):
     return json.dumps({"task_name": task_name, "task_payload": payload, "v": 1})
-
-
-@pytest.fixture
-def dashboard(cli_env, monkeypatch):
-    """``dashboard(interval=30, clock=time.time)``: the dashboard of ``cli_app:app`` here.
-
-    Built as the command builds it, on 127.0.0.1 and a free port, with this test's
-    prefix; returns ``(url, board)`` once the dead letters have been read. Closed
-    after the test.
-    """
-    monkeypatch.chdir(HERE)
-    monkeypatch.syspath_prepend(str(HERE))
-    for name in ("AWS_ENDPOINT_URL_SQS", "CLI_TEST_PREFIX", "CLI_TEST_RECORD"):
-        monkeypatch.setenv(name, cli_env[name])
-    sys.modules.pop("cli_app", None)
-    started = []
-
-    def start(*, interval=30.0, clock=time.time):
-        app = load_app("cli_app:app")
-        board = Board(
-            app,
-            "cli_app:app",
-            SQSAdmin.of(app.queue),
-            app.registry.queues(),
-            interval=interval,
-            letters_limit=20,
-            clock=clock,
-        )
-        server = DashboardServer(Site(board, "127.0.0.1", None), 0)
-        started.append((board, server))
-        board.start()
-        server.start()
-        deadline = time.monotonic() + 30
-        while not all(
-            g.dead_letter_queue.dead_letters.read_at is not None
-            for g in board.snapshot().groups
-            if g.dead_letter_queue is not None
-        ):
-            if time.monotonic() > deadline:
-                pytest.fail("the dashboard did not read the dead letters within 30 s")
-            time.sleep(0.05)
-        return server.url, board
-
-    yield start
-    for board, server in started:
-        server.close()
-        board.close()
-    sys.modules.pop("cli_app", None)
 
 
 @pytest.fixture(scope="session")
@@ -252,3 +198,24 @@ def test_screenshot_of_a_dashboard_with_history(
     data = path.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(data) > 10_000
+
+
+def test_the_token_in_the_address_lets_the_browser_in_once(
+    chromium, browser_page, dashboard, create_queue, prefix
+):
+    create_queue("default")
+    token = "a-token-of-enough-characters"
+    url, _ = dashboard(token=token)
+
+    refused = browser_page.goto(url + "/")
+    assert refused.status == 401
+    browser_page.goto(f"{url}/?token={token}")
+
+    assert browser_page.url == url + "/"  # redirected: the token left the address bar
+    assert browser_page.locator(f'tr.queue[data-queue="{prefix}default"]').count() == 1
+    assert browser_page.goto(url + "/").status == 200  # the cookie, from now on
+    other = chromium.new_context()
+    try:
+        assert other.new_page().goto(url + "/").status == 401
+    finally:
+        other.close()

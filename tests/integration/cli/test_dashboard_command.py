@@ -1,9 +1,11 @@
 """``simple-worker dashboard``: the real command serves the page until Ctrl-C; its refusals."""
 
+import html
 import json
 import re
 import signal
 import urllib.request
+from urllib.parse import urlencode
 
 URL = re.compile(r"Dashboard of cli_app:app on (http://127\.0\.0\.1:\d+)/")
 
@@ -50,3 +52,41 @@ def test_dashboard_without_credentials_says_so_once_with_status_2(run_main, monk
 
     assert result.returncode == 2
     assert result.stderr.count("No AWS credentials were found") == 1
+
+
+def post(url, path, **form):
+    request = urllib.request.Request(  # noqa: S310 - http on loopback, our own server
+        url + path, data=urlencode(form).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - loopback
+        return answer.read().decode()
+
+
+def test_the_dashboards_redrive_and_purge_act_on_sqs_after_the_name_is_typed(
+    dashboard, create_queue, sqs_client, queue_url, prefix, counts, wait_until
+):
+    create_queue("default")
+    for n in range(3):
+        body = json.dumps({"task_name": "record", "task_payload": {"n": n}, "v": 1})
+        sqs_client.send_message(QueueUrl=queue_url("default-dlq"), MessageBody=body)
+    url, _ = dashboard()
+    csrf = board_csrf(url)
+    dlq, queue = f"{prefix}default-dlq", f"{prefix}default"
+
+    post(url, "/redrive", csrf=csrf, queue=dlq, confirm=queue)  # the wrong name
+    assert counts("default-dlq") == (3, 0)
+    page = post(url, "/redrive", csrf=csrf, queue=dlq, confirm=dlq)
+    assert "Moved 3 message(s)" in html.unescape(page)
+    assert counts("default") == (3, 0)
+    assert counts("default-dlq") == (0, 0)
+
+    page = post(url, "/purge", csrf=csrf, queue=queue, confirm="default")
+    assert "Not purged: the name typed, &#x27;default&#x27;" in page
+    assert counts("default") == (3, 0)
+    post(url, "/purge", csrf=csrf, queue=queue, confirm=queue)
+    wait_until(lambda: counts("default") == (0, 0), message="the purge")
+
+
+def board_csrf(url):
+    with urllib.request.urlopen(url + "/", timeout=10) as answer:  # noqa: S310 - loopback
+        return re.search(r'name="csrf" value="([^"]+)"', answer.read().decode()).group(1)
