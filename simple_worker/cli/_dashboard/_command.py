@@ -18,7 +18,8 @@ from simple_worker.cli._common import (
     positive_int,
 )
 from simple_worker.cli._dashboard._board import Board
-from simple_worker.cli._dashboard._server import DashboardServer, Site, is_loopback
+from simple_worker.cli._dashboard._server import DashboardServer
+from simple_worker.cli._dashboard._site import Site, is_loopback
 from simple_worker.domain._errors import ConfigurationError
 
 if TYPE_CHECKING:

@@ -26,7 +26,8 @@ from simple_worker import App
 from simple_worker.adapters.sqs._admin import SQSAdmin
 from simple_worker.cli import main
 from simple_worker.cli._dashboard._board import Board
-from simple_worker.cli._dashboard._server import DashboardServer, Site
+from simple_worker.cli._dashboard._server import DashboardServer
+from simple_worker.cli._dashboard._site import Site
 from simple_worker.cli._loading import load_app
 
 HERE = Path(__file__).parent

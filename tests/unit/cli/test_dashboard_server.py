@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 import pytest
 
 from simple_worker.cli._dashboard._command import check_token
-from simple_worker.cli._dashboard._server import COOKIE, DashboardServer, Site
+from simple_worker.cli._dashboard._server import DashboardServer
+from simple_worker.cli._dashboard._site import COOKIE, Site
 from simple_worker.cli._dashboard._snapshot import (
     DeadLetters,
     Notice,
