@@ -4,8 +4,8 @@ Built on the standard library's argparse: the commands are few and plain, and th
 library's users then need no extra dependency.
 
 Commands: ``worker`` (consume; ``--processes`` for a supervisor), ``queues create``,
-``check``, ``stats``, ``redrive``, ``dlq show``, ``enqueue``, ``purge`` and ``schedules``
-(``sync``, ``list``, ``role-policy``); each has ``--help``.
+``check``, ``stats``, ``redrive``, ``dlq show``, ``enqueue``, ``purge``, ``schedules``
+(``sync``, ``list``, ``role-policy``) and ``dashboard``; each has ``--help``.
 The command layer parses, prints and maps errors to exit statuses; queue
 operations go through `simple_worker.adapters.sqs._admin`.
 
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     from simple_worker import __version__  # noqa: PLC0415
     from simple_worker.cli import (  # noqa: PLC0415
         _check,
+        _dashboard,
         _dlq,
         _messages,
         _queues,
@@ -120,6 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for module in (_worker, _queues, _check, _stats, _redrive, _dlq, _messages, _schedules):
+    for module in (
+        _worker,
+        _queues,
+        _check,
+        _stats,
+        _redrive,
+        _dlq,
+        _messages,
+        _schedules,
+        _dashboard,
+    ):
         module.register(commands)
     return parser

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from simple_worker.adapters.sqs._admin import SQSAdmin
+from simple_worker.adapters.sqs._admin import QueueDetails, SQSAdmin
 from simple_worker.cli._common import EXIT_OK, add_app_argument, app_queue, out, positive_int
 from simple_worker.cli._dead_letters import (
     RECEIVE_VISIBILITY,
@@ -48,6 +48,7 @@ from simple_worker.ports.queue import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from simple_worker.app import App
     from simple_worker.cli._common import Commands
     from simple_worker.domain._registry import TaskRegistry
 
@@ -185,18 +186,36 @@ def _full_budget(text: str) -> int:
     return 12 * len(text) + 64
 
 
-def run_show(args: argparse.Namespace) -> int:
-    """Run ``dlq show``; return its exit status."""
-    app = load_app(args.app)
-    admin = SQSAdmin.of(app.queue)
-    source = admin.details(app_queue(app, args.queue))
+def show_dead_letters(
+    app: App, admin: SQSAdmin, queue: str, limit: int, *, full: bool = False
+) -> tuple[QueueDetails, list[DeadLetter]]:
+    """Read up to ``limit`` dead letters of the app's queue ``queue`` and say why each is there.
+
+    What ``dlq show`` and the dashboard both show: the dead-letter queue's details
+    (read before the messages) and its messages, all made visible again at once
+    (`read_dead_letters`).
+
+    Raises:
+        ConfigurationError: the queue has no redrive policy, so no dead-letter queue.
+        QueueNotFound: the queue or its dead-letter queue does not exist.
+        QueueServiceError: SQS failed a call.
+    """
+    source = admin.details(app_queue(app, queue))
     if source.redrive is None:
         raise ConfigurationError(
             f"{source.name} has no redrive policy, so no dead-letter queue to show."
         )
     dlq = admin.details(source.redrive.dead_letter_queue)
-    messages = read_dead_letters(app.queue, dlq.name, args.limit)
-    letters = [explain(m, app.registry, full=args.full) for m in messages]
+    messages = read_dead_letters(app.queue, dlq.name, limit)
+    return dlq, [explain(m, app.registry, full=full) for m in messages]
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """Run ``dlq show``; return its exit status."""
+    app = load_app(args.app)
+    dlq, letters = show_dead_letters(
+        app, SQSAdmin.of(app.queue), args.queue, args.limit, full=args.full
+    )
     if args.json:
         for letter in letters:
             out(letter.as_json())

@@ -24,7 +24,12 @@ from pathlib import Path
 import pytest
 
 from simple_worker import App
+from simple_worker.adapters.sqs._admin import SQSAdmin
 from simple_worker.cli import main
+from simple_worker.cli._dashboard._board import Board
+from simple_worker.cli._dashboard._server import DashboardServer
+from simple_worker.cli._dashboard._site import Site
+from simple_worker.cli._loading import load_app
 
 HERE = Path(__file__).parent
 COMMAND = [sys.executable, "-m", "simple_worker"]
@@ -362,3 +367,51 @@ def producer(moto_server, prefix):
     app.register_task_handler("record")(lambda n, sleep=0.0: None)
     app.register_task_handler("fail")(lambda n: None)
     return app
+
+
+@pytest.fixture
+def dashboard(cli_env, monkeypatch):
+    """``dashboard(interval=30, clock=time.time, token=None)``: ``cli_app:app``'s, here.
+
+    Built as the command builds it, on 127.0.0.1 and a free port, with this test's
+    prefix; returns ``(url, board)`` once the dead letters have been read. Closed
+    after the test.
+    """
+    monkeypatch.chdir(HERE)
+    monkeypatch.syspath_prepend(str(HERE))
+    for name in ("AWS_ENDPOINT_URL_SQS", "CLI_TEST_PREFIX", "CLI_TEST_RECORD"):
+        monkeypatch.setenv(name, cli_env[name])
+    sys.modules.pop("cli_app", None)
+    started = []
+
+    def start(*, interval=30.0, clock=time.time, token=None):
+        app = load_app("cli_app:app")
+        board = Board(
+            app,
+            "cli_app:app",
+            SQSAdmin.of(app.queue),
+            app.registry.queues(),
+            interval=interval,
+            letters_limit=20,
+            clock=clock,
+        )
+        server = DashboardServer(Site(board, "127.0.0.1", token), 0)
+        started.append((board, server))
+        board.start()
+        server.start()
+        deadline = time.monotonic() + 30
+        while not all(
+            g.dead_letter_queue.dead_letters.read_at is not None
+            for g in board.snapshot().groups
+            if g.dead_letter_queue is not None
+        ):
+            if time.monotonic() > deadline:
+                pytest.fail("the dashboard did not read the dead letters within 30 s")
+            time.sleep(0.05)
+        return server.url, board
+
+    yield start
+    for board, server in started:
+        server.close()
+        board.close()
+    sys.modules.pop("cli_app", None)
