@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from simple_worker.cli._dashboard._snapshot import HISTORY_SECONDS, Sample
-from simple_worker.cli._dlq import RECEIVE_VISIBILITY
+from simple_worker.cli._dead_letters import RECEIVE_VISIBILITY
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -58,9 +58,13 @@ def envelope(task_name="record", **payload):
     return json.dumps({"task_name": task_name, "task_payload": payload, "v": 1})
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """A headless Chromium (Debian's) driven by Playwright; skips, saying why, when missing."""
+    """A headless Chromium (Debian's) driven by Playwright; skips, saying why, when missing.
+
+    Per module, not per session: while Playwright's sync API is open, this thread
+    has a running event loop, and later tests (and handlers) calling asyncio.run fail.
+    """
     reason = browser_missing()
     if reason:
         pytest.skip(reason)
