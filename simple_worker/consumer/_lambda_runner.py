@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import logging
+from collections.abc import Callable, Sequence
 
 from simple_worker._large_payloads import payload_cleanup
 from simple_worker._log_fields import message_fields
@@ -38,7 +39,17 @@ from simple_worker.consumer._settler import Settler
 from simple_worker.domain._errors import ConfigurationError, SimpleWorkerError
 from simple_worker.domain._queue_arn import QueueArn
 from simple_worker.ports.clock import ClockPort
-from simple_worker.ports.queue import QueueByArn, QueueInfo, QueuePort, ReceivedMessage
+from simple_worker.ports.queue import (
+    MAX_BATCH_SIZE,
+    OutgoingMessage,
+    QueueByArn,
+    QueueInfo,
+    QueuePort,
+    QueueStats,
+    ReceivedMessage,
+    SendResult,
+    VisibilityChange,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +143,10 @@ class LambdaRunner:
         return info
 
     def _run(self, records: list[SqsRecord], context: object) -> list[str]:
-        settler = Settler(self._queue, self._clock, self._infos, self._retry_policy)
+        # Visibility changes go out together once the batch is done (a call per queue and
+        # ten changes) rather than a call per record that did not succeed.
+        changes = _HeldVisibilityChanges(self._queue)
+        settler = Settler(changes, self._clock, self._infos, self._retry_policy)
         started = self._clock.monotonic()
         succeeded: set[str] = set()
         stopped_groups: set[tuple[str, str | None]] = set()
@@ -165,6 +179,7 @@ class LambdaRunner:
         if unstarted:
             self.counts["unstarted"] += len(unstarted)
             settler.release(unstarted)  # back at once, rather than after the visibility timeout
+        changes.flush(Settler(self._queue, self._clock, self._infos).change_visibility)
         failed = [r.message.message_id for r in records if r.message.message_id not in succeeded]
         logger.info(
             "Ran a batch of %d record(s): %d reported failed",
@@ -234,3 +249,50 @@ def _log_out_of_time(left: float, margin: float, count: int) -> None:
         count,
         extra={"time_left": left, "time_margin": margin, "count": count},
     )
+
+
+class _HeldVisibilityChanges:
+    """The queue port, with its visibility changes held until `flush`; the rest passes through."""
+
+    def __init__(self, queue: QueuePort) -> None:
+        self._queue = queue
+        self._held: dict[str, list[VisibilityChange]] = {}
+
+    def change_visibility_batch(
+        self, queue: str, changes: Sequence[VisibilityChange]
+    ) -> dict[str, str]:
+        self._held.setdefault(queue, []).extend(changes)
+        return {}  # failures are logged by `flush`'s caller
+
+    def flush(self, change: Callable[[str, list[VisibilityChange]], object]) -> None:
+        """Make the held changes with ``change`` (which logs failures), per queue."""
+        for queue, changes in self._held.items():
+            change(queue, changes)
+        self._held.clear()
+
+    def describe(self, queue: str) -> QueueInfo:
+        return self._queue.describe(queue)
+
+    def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> SendResult:
+        return self._queue.send_batch(queue, messages)
+
+    def receive_batch(
+        self,
+        queue: str,
+        *,
+        max_messages: int = MAX_BATCH_SIZE,
+        wait_seconds: int = 0,
+        visibility_timeout: int | None = None,
+    ) -> list[ReceivedMessage]:
+        return self._queue.receive_batch(
+            queue,
+            max_messages=max_messages,
+            wait_seconds=wait_seconds,
+            visibility_timeout=visibility_timeout,
+        )
+
+    def delete_batch(self, queue: str, receipts: Sequence[str]) -> dict[str, str]:
+        return self._queue.delete_batch(queue, receipts)
+
+    def stats(self, queue: str) -> QueueStats:
+        return self._queue.stats(queue)
