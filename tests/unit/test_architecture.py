@@ -108,9 +108,9 @@ def relative(path: Path) -> str:
 
 
 def is_aws_adapter(path: Path) -> bool:
-    """The SQS and S3 adapters' modules: ``adapters/sqs/`` and ``adapters/s3/``."""
+    """Modules of the AWS adapters: ``adapters/sqs``, ``adapters/s3``, ``adapters/aws_lambda``."""
     parts = path.relative_to(PACKAGE).parts
-    return len(parts) >= 3 and parts[0] == "adapters" and parts[1] in {"sqs", "s3"}
+    return len(parts) >= 3 and parts[0] == "adapters" and parts[1] in {"sqs", "s3", "aws_lambda"}
 
 
 DOMAIN_MODULES = modules_under("domain")
@@ -260,7 +260,7 @@ def test_docs_and_examples_import_only_public_names():
     assert offenders == []
 
 
-def test_only_sqs_and_s3_adapter_modules_import_boto3_or_botocore():
+def test_only_the_aws_adapter_modules_import_boto3_or_botocore():
     offenders = [
         f"{relative(path)}: {', '.join(violations(imports_of(path), AWS))}"
         for path in ALL_MODULES
@@ -320,8 +320,9 @@ def test_checker_resolves_relative_imports_from_a_package_init():
     assert "simple_worker.adapters" in found
 
 
-def test_aws_adapter_rule_matches_the_sqs_and_s3_packages_only():
+def test_aws_adapter_rule_matches_the_sqs_s3_and_lambda_packages_only():
     assert is_aws_adapter(PACKAGE / "adapters" / "sqs" / "_queue.py")
+    assert is_aws_adapter(PACKAGE / "adapters" / "aws_lambda" / "_functions.py")
     assert is_aws_adapter(PACKAGE / "adapters" / "sqs" / "_clients.py")
     assert is_aws_adapter(PACKAGE / "adapters" / "s3" / "_payloads.py")
     assert not is_aws_adapter(PACKAGE / "adapters" / "memory" / "_queue.py")

@@ -76,6 +76,11 @@ class SQSAdmin:
         return str(self._client.meta.endpoint_url)
 
     @property
+    def region(self) -> str | None:
+        """The region the client is configured for."""
+        return self._client.meta.region_name
+
+    @property
     def supports_move_tasks(self) -> bool:
         """Whether the endpoint is AWS's own, where ``StartMessageMoveTask`` exists.
 
