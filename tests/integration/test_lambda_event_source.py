@@ -178,7 +178,7 @@ def test_a_played_event_source_mapping_runs_every_good_task_once_and_dead_letter
     expected_dead = {standard_dlq: BAD + len(POISON), fifo_dlq: 1}
     started = time.monotonic()
     for _ in _sends(app, sqs_client, standard):
-        for _ in range(3):
+        for _ in range(5):  # up to 50 from each queue: about what a chunk sends
             mapping.poll_once()
     _play_until_drained(mapping, sqs_client, [standard, fifo], expected_dead)
     wall = time.monotonic() - started

@@ -313,3 +313,43 @@ def _number(body):
         return json.loads(body)["task_payload"].get("n")
     except ValueError:
         return None
+
+
+def test_a_batchs_visibility_changes_go_out_in_one_call_per_queue():
+    calls = []
+    app = make_app()
+    change = app.queue.change_visibility_batch
+
+    def counted(queue, changes):
+        calls.append((queue, len(changes)))
+        return change(queue, changes)
+
+    app.queue.change_visibility_batch = counted
+    app.add_tasks("boom", [{"n": n} for n in range(4)])
+    app.queue.send_batch("q", [OutgoingMessage(f"p{n}", "{oops") for n in range(3)])
+    batch = receive(app)
+    assert len(batch) == 7
+
+    response = app.lambda_handler(retry_policy=RetryIntervals([5]))(event_of(batch), None)
+
+    assert len(failures(response)) == 7
+    assert calls == [("q", 7)]  # 4 retry delays and 3 releases, together
+    assert visible(app) == 3  # the ones that cannot run, released at once
+    app.clock.advance(5)
+    assert visible(app) == 7
+
+
+def test_an_error_around_one_record_reports_it_failed_and_the_batch_goes_on():
+    class BrokenPolicy:
+        def delay(self, receive_count):
+            raise RuntimeError("a bug in a retry policy")
+
+    app = make_app()
+    app.add_task("boom", n=1)
+    app.add_task("ok", n=2)
+    batch = receive(app)
+
+    response = app.lambda_handler(retry_policy=BrokenPolicy())(event_of(batch), None)
+
+    assert app.ran == [1, 2]
+    assert failures(response) == [batch[0].message_id]
