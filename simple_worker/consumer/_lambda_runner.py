@@ -27,29 +27,19 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Callable, Sequence
 
 from simple_worker._large_payloads import payload_cleanup
 from simple_worker._log_fields import message_fields
 from simple_worker.consumer._deleter import log_failed_delete
 from simple_worker.consumer._dispatcher import Dispatcher
+from simple_worker.consumer._held_visibility import HeldVisibilityChanges
 from simple_worker.consumer._lambda_event import SqsRecord, sqs_records
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._settler import Settler
 from simple_worker.domain._errors import ConfigurationError, SimpleWorkerError
 from simple_worker.domain._queue_arn import QueueArn
 from simple_worker.ports.clock import ClockPort
-from simple_worker.ports.queue import (
-    MAX_BATCH_SIZE,
-    OutgoingMessage,
-    QueueByArn,
-    QueueInfo,
-    QueuePort,
-    QueueStats,
-    ReceivedMessage,
-    SendResult,
-    VisibilityChange,
-)
+from simple_worker.ports.queue import QueueByArn, QueueInfo, QueuePort, ReceivedMessage
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +101,9 @@ class LambdaRunner:
         Returns:
             The partial batch response: ``{"batchItemFailures": [{"itemIdentifier":
             message_id}, ...]}``, in the records' order. The event source mapping
-            must have ``FunctionResponseTypes: ["ReportBatchItemFailures"]``;
-            without it the mapping ignores this and keeps the whole batch, or
-            deletes it all.
+            must have ``FunctionResponseTypes: ["ReportBatchItemFailures"]``:
+            without it the mapping ignores this response and, since the function
+            returned, deletes the whole batch, failed records included.
 
         Raises:
             ConfigurationError: the event is not an SQS batch (nothing ran).
@@ -143,9 +133,9 @@ class LambdaRunner:
         return info
 
     def _run(self, records: list[SqsRecord], context: object) -> list[str]:
-        # Visibility changes go out together once the batch is done (a call per queue and
-        # ten changes) rather than a call per record that did not succeed.
-        changes = _HeldVisibilityChanges(self._queue)
+        # Visibility changes go out together once the batch is done, in a call per queue
+        # (per ten changes), rather than in a call per record that did not succeed.
+        changes = HeldVisibilityChanges(self._queue)
         settler = Settler(changes, self._clock, self._infos, self._retry_policy)
         started = self._clock.monotonic()
         succeeded: set[str] = set()
@@ -249,50 +239,3 @@ def _log_out_of_time(left: float, margin: float, count: int) -> None:
         count,
         extra={"time_left": left, "time_margin": margin, "count": count},
     )
-
-
-class _HeldVisibilityChanges:
-    """The queue port, with its visibility changes held until `flush`; the rest passes through."""
-
-    def __init__(self, queue: QueuePort) -> None:
-        self._queue = queue
-        self._held: dict[str, list[VisibilityChange]] = {}
-
-    def change_visibility_batch(
-        self, queue: str, changes: Sequence[VisibilityChange]
-    ) -> dict[str, str]:
-        self._held.setdefault(queue, []).extend(changes)
-        return {}  # failures are logged by `flush`'s caller
-
-    def flush(self, change: Callable[[str, list[VisibilityChange]], object]) -> None:
-        """Make the held changes with ``change`` (which logs failures), per queue."""
-        for queue, changes in self._held.items():
-            change(queue, changes)
-        self._held.clear()
-
-    def describe(self, queue: str) -> QueueInfo:
-        return self._queue.describe(queue)
-
-    def send_batch(self, queue: str, messages: Sequence[OutgoingMessage]) -> SendResult:
-        return self._queue.send_batch(queue, messages)
-
-    def receive_batch(
-        self,
-        queue: str,
-        *,
-        max_messages: int = MAX_BATCH_SIZE,
-        wait_seconds: int = 0,
-        visibility_timeout: int | None = None,
-    ) -> list[ReceivedMessage]:
-        return self._queue.receive_batch(
-            queue,
-            max_messages=max_messages,
-            wait_seconds=wait_seconds,
-            visibility_timeout=visibility_timeout,
-        )
-
-    def delete_batch(self, queue: str, receipts: Sequence[str]) -> dict[str, str]:
-        return self._queue.delete_batch(queue, receipts)
-
-    def stats(self, queue: str) -> QueueStats:
-        return self._queue.stats(queue)
