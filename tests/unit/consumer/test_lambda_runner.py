@@ -23,7 +23,7 @@ from simple_worker import (
     TaskExecutor,
     current_task,
 )
-from simple_worker.ports.queue import OutgoingMessage
+from simple_worker.ports.queue import OutgoingMessage, SendResult
 from simple_worker.testing import FakeClock
 
 # Run by path: importlib mode puts no test folder on sys.path.
@@ -353,3 +353,22 @@ def test_an_error_around_one_record_reports_it_failed_and_the_batch_goes_on():
 
     assert app.ran == [1, 2]
     assert failures(response) == [batch[0].message_id]
+
+
+def test_a_task_that_cannot_be_sent_on_is_reported_failed_and_hidden_for_its_wait():
+    app = make_app()
+    app.with_options(not_before=app.clock.now() + timedelta(hours=2)).add_task("ok", n=1)
+    app.clock.advance(900)
+    batch = receive(app)
+    app.queue.send_batch = lambda queue, messages: SendResult(
+        failed={m.id: "ServiceUnavailable: try later" for m in messages}
+    )
+
+    response = app.lambda_handler()(event_of(batch), None)
+
+    assert failures(response) == [batch[0].message_id]
+    assert app.ran == []
+    app.clock.advance(6299)  # the rest of its wait: 2 h - 15 min
+    assert visible(app) == 0
+    app.clock.advance(1)
+    assert visible(app) == 1
