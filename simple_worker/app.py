@@ -21,6 +21,7 @@ from simple_worker.adapters.system._clock import SystemClock
 from simple_worker.adapters.system._signals import stop_on_signals
 from simple_worker.consumer._dispatcher import Dispatcher
 from simple_worker.consumer._executor import TaskExecutor
+from simple_worker.consumer._lambda_runner import DEFAULT_TIME_MARGIN, LambdaRunner
 from simple_worker.consumer._options import DEFAULT_SHUTDOWN_TIMEOUT, WorkerOptions
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._testing_worker import TestingWorker
@@ -464,6 +465,47 @@ class App:
             clock=self.clock,
             retry_policy=retry_policy,
             schedules=self.schedules,
+        )
+
+    def lambda_handler(
+        self,
+        task_executor_cls: ExecutorFactory | None = None,
+        *,
+        middleware: Iterable[Middleware] = (),
+        retry_policy: RetryPolicy | None = None,
+        time_margin: float | timedelta = DEFAULT_TIME_MARGIN,
+    ) -> LambdaRunner:
+        """Make the handler of an AWS Lambda function fed by an SQS event source mapping.
+
+        ``handler = app.lambda_handler()`` at module level, and the function's handler
+        setting names it (``module.handler``). Each invocation runs the batch's
+        records as a worker would and returns the partial batch response,
+        ``{"batchItemFailures": [{"itemIdentifier": message_id}, ...]}``, naming
+        every record that did not succeed; the event source mapping deletes the rest.
+        The mapping must have ``FunctionResponseTypes: ["ReportBatchItemFailures"]``
+        (``simple-worker check APP --lambda-function NAME`` verifies it): without
+        it, the response is ignored and a batch with any failure comes back whole.
+
+        Args:
+            task_executor_cls: as for `worker`.
+            middleware: as for `worker`; ``worker_started`` and ``worker_stopped``
+                run around each invocation.
+            retry_policy: as for `worker`: a failed task's visibility is set from it
+                before the function returns.
+            time_margin: seconds (or a `timedelta`); when the invocation has less
+                time left than this, no further record starts: the rest are reported
+                failed. Make it longer than your longest task.
+
+        Raises:
+            ConfigurationError: ``time_margin`` is not 0 to 900 seconds.
+        """
+        margin = time_margin.total_seconds() if isinstance(time_margin, timedelta) else time_margin
+        return LambdaRunner(
+            self.queue,
+            self._dispatcher(task_executor_cls, middleware),
+            self.clock,
+            retry_policy=retry_policy,
+            time_margin=margin,
         )
 
     def _dispatcher(

@@ -12,9 +12,14 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-import attrs
-
+from simple_worker.adapters.aws_lambda._functions import LambdaFunctions
 from simple_worker.adapters.sqs._admin import QueueDetails, SQSAdmin
+from simple_worker.cli._check_lambda import (
+    function_findings,
+    lambda_functions,
+    read_function,
+    unreadable,
+)
 from simple_worker.cli._common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -26,12 +31,14 @@ from simple_worker.cli._common import (
     retry_policy,
 )
 from simple_worker.cli._schedule_check import schedule_problems
+from simple_worker.cli._findings import Finding
 from simple_worker.consumer._retry import RetryIntervals, RetryPolicy
 from simple_worker.domain._errors import CredentialsNotFound, QueueServiceError
 from simple_worker.domain._queue_rules import is_fifo_queue
 from simple_worker.ports.queue import DEFAULT_RECEIVE_VISIBILITY
 
 if TYPE_CHECKING:
+    from simple_worker.app import App
     from simple_worker.cli._common import Commands
 
 MIN_VISIBILITY_TIMEOUT = 10
@@ -70,16 +77,17 @@ def register(commands: Commands) -> None:
     add_app_argument(parser)
     add_queues_argument(parser, "check")
     add_retry_arguments(parser)
+    parser.add_argument(
+        "--lambda-function",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="also check this AWS Lambda function's SQS event source mappings (repeatable): "
+        "ReportBatchItemFailures set (without it, a batch is deleted whole, failed tasks "
+        "included), the mapped queues known to the app, their visibility timeout against "
+        "the function's timeout (6x, as AWS recommends), the batch size",
+    )
     parser.set_defaults(run=run)
-
-
-@attrs.frozen
-class Finding:
-    """Something wrong with a queue: a ``problem`` (exit 1) or a ``warning``."""
-
-    level: str
-    text: str
-    fix: str = ""
 
 
 def queue_findings(
@@ -265,25 +273,49 @@ def run(args: argparse.Namespace) -> int:
         short = name.removeprefix(app.queue_prefix)
         fix_command = f"simple-worker queues create {args.app} --queues {short}"
         summary, findings = _check_one(admin, name, retry, fix_command)
-        levels = {finding.level for finding in findings}
-        status = "PROBLEM" if "problem" in levels else "WARNING" if levels else "ok"
-        out(f"{name:<{width}}  {status:<7}  {summary}".rstrip())
-        for finding in findings:
-            counts[finding.level] += 1
-            out(f"  {finding.level}: {finding.text.rstrip('.')}.")
-            if finding.fix:
-                out(f"    fix: {finding.fix.rstrip('.')}.")
+        _report(f"{name:<{width}}", summary, findings, counts)
     if app.schedules:  # only then: an app without schedules makes no Scheduler call
         for level, name, text in schedule_problems(app, admin, args.app):
             counts[level] += 1
             out(f"schedule {name}  {level}: {text}.")
+    functions: list[str] = args.lambda_function
+    if functions:
+        reader = lambda_functions(admin)
+        for function_name in functions:
+            out(f"Checking Lambda function {function_name} at {reader.endpoint}")
+            for label, summary, findings in _lambda_rows(reader, admin, function_name, app):
+                _report(label, summary, findings, counts)
     out(
         f"Not checked (they cannot be tried without side effects): {', '.join(UNCHECKED_ACTIONS)};"
         " see the IAM policies in docs/operations.md."
     )
     problems, warnings = counts["problem"], counts["warning"]
-    out(f"{len(queues)} queue(s) checked: {problems} problem(s), {warnings} warning(s).")
+    checked = f"{len(queues)} queue(s)" + (
+        f" and {len(functions)} Lambda function(s)" if functions else ""
+    )
+    out(f"{checked} checked: {problems} problem(s), {warnings} warning(s).")
     return EXIT_FAILURE if problems else EXIT_OK
+
+
+def _report(name: str, summary: str, findings: list[Finding], counts: dict[str, int]) -> None:
+    levels = {finding.level for finding in findings}
+    status = "PROBLEM" if "problem" in levels else "WARNING" if levels else "ok"
+    out(f"{name}  {status:<7}  {summary}".rstrip())
+    for finding in findings:
+        counts[finding.level] += 1
+        out(f"  {finding.level}: {finding.text.rstrip('.')}.")
+        if finding.fix:
+            out(f"    fix: {finding.fix.rstrip('.')}.")
+
+
+def _lambda_rows(
+    reader: LambdaFunctions, admin: SQSAdmin, function_name: str, app: App
+) -> list[tuple[str, str, list[Finding]]]:
+    try:
+        function, mapped = read_function(reader, admin, function_name)
+    except QueueServiceError as error:
+        return unreadable(function_name, error)
+    return function_findings(function_name, function, app.registry.queues(), mapped)
 
 
 def _check_one(

@@ -14,7 +14,10 @@ decide nothing themselves:
 - ``_heartbeat``: keeps held messages invisible while they are held, for as long as
   ``_visibility`` says (a queue's own timeout, or 30 s where it is 0);
 - ``_deleter``: batched deletes of finished tasks' messages;
-- ``_testing_worker``: runs queued tasks synchronously inside a test.
+- ``_testing_worker``: runs queued tasks synchronously inside a test;
+- ``_lambda_runner``: runs the batches an AWS Lambda SQS event source mapping
+  hands a function (``_lambda_event`` reads its events; ``_held_visibility``
+  sends a batch's visibility changes together).
 
 Nothing here imports an adapter; everything here is private.
 """

@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from simple_worker.domain._options import MAX_DELAY_SECONDS
+from simple_worker.domain._queue_arn import QueueArn
 
 __all__ = [
     "DEFAULT_RECEIVE_VISIBILITY",
@@ -31,6 +32,8 @@ __all__ = [
     "AttributeValue",
     "ObservableQueue",
     "OutgoingMessage",
+    "QueueArn",
+    "QueueByArn",
     "QueueCall",
     "QueueInfo",
     "QueuePort",
@@ -281,4 +284,23 @@ class ObservableQueue(Protocol):
 
         It runs on the thread that made the call, once per call (retries within a
         call not counted). A listener that raises is logged; the call is unaffected.
+        """
+
+
+@runtime_checkable
+class QueueByArn(Protocol):
+    """A queue adapter that can address a queue by its ARN, without a lookup by name.
+
+    An AWS Lambda event source mapping names each record's queue by ARN, possibly
+    of another account than the caller's, where a lookup by name would not find it.
+    """
+
+    def describe_arn(self, arn: QueueArn) -> QueueInfo:
+        """Return the configuration of the queue ``arn`` names, as `QueuePort.describe` does.
+
+        Its URL comes from the ARN's account and name, not from a lookup; the result is
+        cached under ``arn.name``, so later calls naming the queue by name use it.
+
+        Raises:
+            QueueNotFound: the queue does not exist.
         """

@@ -108,9 +108,13 @@ def relative(path: Path) -> str:
 
 
 def is_aws_adapter(path: Path) -> bool:
-    """The AWS adapters: ``adapters/sqs/``, ``adapters/s3/`` and ``adapters/scheduler/``."""
+    """The AWS adapters: ``adapters/sqs/``, ``s3/``, ``scheduler/`` and ``aws_lambda/``."""
     parts = path.relative_to(PACKAGE).parts
-    return len(parts) >= 3 and parts[0] == "adapters" and parts[1] in {"sqs", "s3", "scheduler"}
+    return (
+        len(parts) >= 3
+        and parts[0] == "adapters"
+        and parts[1] in {"sqs", "s3", "scheduler", "aws_lambda"}
+    )
 
 
 DOMAIN_MODULES = modules_under("domain")
@@ -320,8 +324,9 @@ def test_checker_resolves_relative_imports_from_a_package_init():
     assert "simple_worker.adapters" in found
 
 
-def test_aws_adapter_rule_matches_the_sqs_s3_and_scheduler_packages_only():
+def test_aws_adapter_rule_matches_the_sqs_s3_scheduler_and_lambda_packages_only():
     assert is_aws_adapter(PACKAGE / "adapters" / "sqs" / "_queue.py")
+    assert is_aws_adapter(PACKAGE / "adapters" / "aws_lambda" / "_functions.py")
     assert is_aws_adapter(PACKAGE / "adapters" / "sqs" / "_clients.py")
     assert is_aws_adapter(PACKAGE / "adapters" / "s3" / "_payloads.py")
     assert is_aws_adapter(PACKAGE / "adapters" / "scheduler" / "_scheduler.py")

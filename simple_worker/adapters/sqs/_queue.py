@@ -38,6 +38,7 @@ from simple_worker.adapters.sqs._shapes import (
     visibility_entries,
 )
 from simple_worker.domain._errors import QueueNotFound
+from simple_worker.domain._queue_arn import QueueArn
 from simple_worker.ports.queue import (
     MAX_BATCH_SIZE,
     OutgoingMessage,
@@ -179,9 +180,34 @@ class SQSQueue:
                     info = self._infos[queue] = self._read_info(queue)
         return info
 
+    def describe_arn(self, arn: QueueArn) -> QueueInfo:
+        """Return the settings of the queue ``arn`` names, read once, without GetQueueUrl.
+
+        The URL is the client's endpoint followed by the ARN's account and name, the
+        form SQS's queue URLs have (an emulator's endpoint gives the emulator's URL);
+        the ARN's region is the client's own where an event source mapping sends it.
+        Cached under the queue's name, as `describe` caches.
+
+        Raises:
+            QueueNotFound: the queue does not exist.
+            QueueServiceError: SQS failed the call.
+        """
+        info = self._infos.get(arn.name)
+        if info is None:
+            with self._lock:
+                info = self._infos.get(arn.name)
+                if info is None:
+                    endpoint = str(self._client.meta.endpoint_url).rstrip("/")
+                    url = f"{endpoint}/{arn.account}/{arn.name}"
+                    info = self._infos[arn.name] = self._read_attributes(arn.name, url)
+        return info
+
     def _read_info(self, queue: str) -> QueueInfo:
         with translate_errors("GetQueueUrl", queue):
             url = self._client.get_queue_url(QueueName=queue)["QueueUrl"]
+        return self._read_attributes(queue, url)
+
+    def _read_attributes(self, queue: str, url: str) -> QueueInfo:
         with translate_errors("GetQueueAttributes", queue):
             attributes = self._client.get_queue_attributes(
                 QueueUrl=url,
