@@ -30,8 +30,8 @@ from simple_worker.cli._common import (
     out,
     retry_policy,
 )
-from simple_worker.cli._schedule_check import schedule_problems
 from simple_worker.cli._findings import Finding
+from simple_worker.cli._schedule_check import schedule_problems
 from simple_worker.consumer._retry import RetryIntervals, RetryPolicy
 from simple_worker.domain._errors import CredentialsNotFound, QueueServiceError
 from simple_worker.domain._queue_rules import is_fifo_queue
