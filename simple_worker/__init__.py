@@ -41,11 +41,13 @@ if _TYPE_CHECKING:  # for type checkers; at run time `__getattr__` imports each 
         SendFailed,
         SimpleWorkerError,
         TaskRefused,
+        TaskStuck,
         TooManyTasks,
         UnknownTask,
         UnsupportedHandler,
         WorkerThreadDied,
     )
+    from simple_worker.domain._interrupts import TaskTimeLimitExceeded
     from simple_worker.domain._options import TaskOptions
     from simple_worker.domain._task import Delivery, Task
     from simple_worker.ports.middleware import Dispatched, Middleware, Outcome
@@ -79,11 +81,13 @@ _HOMES = {
         "SendFailed",
         "SimpleWorkerError",
         "TaskRefused",
+        "TaskStuck",
         "TooManyTasks",
         "UnknownTask",
         "UnsupportedHandler",
         "WorkerThreadDied",
     ],
+    "simple_worker.domain._interrupts": ["TaskTimeLimitExceeded"],
     "simple_worker.domain._options": ["TaskOptions"],
     "simple_worker.domain._task": ["Delivery", "Task"],
     "simple_worker.consumer._current": ["current_task"],
@@ -129,6 +133,8 @@ __all__ = [
     "TaskOptions",
     "TaskRefused",
     "TaskSender",
+    "TaskStuck",
+    "TaskTimeLimitExceeded",
     "TestingWorker",
     "TooManyTasks",
     "UnknownTask",
