@@ -213,6 +213,8 @@ class TimeLimits:
         """Return whether a watchdog is needed for tasks with these own limits."""
         if self._interrupts is None:
             return False
-        return self.hard_limit is not None or self.default is not None or any(
-            limit is not None for limit in limits
+        return (
+            self.hard_limit is not None
+            or self.default is not None
+            or any(limit is not None for limit in limits)
         )
