@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from simple_worker.adapters.sqs._admin import QueueDetails, SQSAdmin
+from simple_worker.cli._check_limits import has_time_limits, time_limit_findings
 from simple_worker.cli._common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -24,7 +25,9 @@ from simple_worker.cli._common import (
     app_and_queues,
     out,
     retry_policy,
+    time_limit,
 )
+from simple_worker.cli._environment import read_from_environment
 from simple_worker.consumer._retry import RetryIntervals, RetryPolicy
 from simple_worker.domain._errors import CredentialsNotFound, QueueServiceError
 from simple_worker.domain._queue_rules import is_fifo_queue
@@ -69,6 +72,14 @@ def register(commands: Commands) -> None:
     add_app_argument(parser)
     add_queues_argument(parser, "check")
     add_retry_arguments(parser)
+    parser.add_argument(
+        "--time-limit",
+        type=time_limit,
+        metavar="S",
+        help="the worker's --time-limit, for tasks registered without their own: warns "
+        "where a limit outlasts its queue's visibility timeout or SQS's 12-hour ceiling",
+    )
+    read_from_environment(parser, ("time_limit",))
     parser.set_defaults(run=run)
 
 
@@ -264,6 +275,12 @@ def run(args: argparse.Namespace) -> int:
         short = name.removeprefix(app.queue_prefix)
         fix_command = f"simple-worker queues create {args.app} --queues {short}"
         summary, findings = _check_one(admin, name, retry, fix_command)
+        registrations = app.registry.registrations()
+        if summary and has_time_limits(registrations, name, args.time_limit):
+            details = admin.find(name)  # read again only where a task has a time limit
+            timeout = details.visibility_timeout if details is not None else 0
+            found = time_limit_findings(registrations, name, timeout, args.time_limit)
+            findings += [Finding(*finding) for finding in found]
         levels = {finding.level for finding in findings}
         status = "PROBLEM" if "problem" in levels else "WARNING" if levels else "ok"
         out(f"{name:<{width}}  {status:<7}  {summary}".rstrip())
