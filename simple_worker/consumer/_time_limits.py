@@ -67,7 +67,8 @@ class Watch:
     receipt: str
     limit: float | None
     started: float
-    hard_deadline: float | None
+    hard_limit: float | None
+    """Seconds after `started` past which the task is stuck; None: never."""
     interrupt: Interrupt | None
     interrupted: bool = False
     stuck: bool = False
@@ -126,7 +127,7 @@ class TimeLimits:
         now = self._clock.monotonic()
         hard = None
         if self.hard_limit is not None:
-            hard = now + max(self.hard_limit, (limit or 0.0) + GRACE)
+            hard = max(self.hard_limit, (limit or 0.0) + GRACE)
         watch = Watch(task_name, receipt, limit, now, hard, interrupt)
         with self._lock:
             self._watches[id(watch)] = watch
@@ -189,7 +190,7 @@ class TimeLimits:
             stuck = [
                 w
                 for w in self._watches.values()
-                if not w.stuck and w.hard_deadline is not None and now > w.hard_deadline
+                if not w.stuck and w.hard_limit is not None and now - w.started > w.hard_limit
             ]
             for watch in stuck:
                 watch.stuck = True

@@ -162,9 +162,8 @@ class Worker:
         if self._died is not None:
             thread_name, error = self._died
             raise WorkerThreadDied(thread_name, error) from error
-        if self._stuck is not None and self._dispatcher.time_limits is not None:
-            hard = self._dispatcher.time_limits.hard_limit or 0.0
-            raise TaskStuck(self._stuck.task_name, hard)
+        if self._stuck is not None:
+            raise TaskStuck(self._stuck.task_name, self._stuck.hard_limit or 0.0)
 
     def buffered_count(self) -> int:
         """Return how many received messages wait for a task thread."""
@@ -311,7 +310,8 @@ class Worker:
                 runner.join(min(_TICK, _left(tasks_end)))
         if any(runner.is_alive() for runner in runners):
             self._gave_up = True
-            self._log_still_running(budget)
+            if not self._only_stuck_left():  # a stuck task was logged when it got stuck
+                self._log_still_running(budget)
         heartbeat.stop()
         if self._dispatcher.time_limits is not None:
             self._dispatcher.time_limits.stop()
@@ -361,10 +361,12 @@ class Worker:
                 self._stuck = watch
             self._stuck_receipts.add(watch.receipt)
         logger.critical(
-            "Task %s still running past the hard time limit: it cannot be interrupted; "
-            "stopping the worker so that its process is replaced (its other tasks finish, "
-            "its buffered messages are released)",
+            "Task %s still running %g s after it started, past the hard time limit: it cannot "
+            "be interrupted; stopping the worker so that its process is replaced (its other "
+            "tasks finish, its buffered messages are released; its own message returns after "
+            "its visibility timeout)",
             watch.task_name,
+            watch.hard_limit,
             extra={"task_name": watch.task_name, "outcome": "stuck"},
         )
         self.stop()
