@@ -60,7 +60,7 @@ def limited(n):
         _limited_running += 1
         running = _limited_running
     append_record(event="start", task="limited", n=n, running=running)
-    time.sleep(0.02)
+    time.sleep(0.05)
     with _lock:
         _limited_running -= 1
     append_record(event="end", task="limited", n=n)

@@ -77,9 +77,9 @@ def test_max_concurrency_2_with_8_threads_keeps_2_at_once_while_the_others_run(
     create_queue, start_cli, records, wait_until, producer
 ):
     create_queue("default", VisibilityTimeout=30)
-    for n in range(50):  # one backlog, mixed
-        producer.add_task("limited", n=n)
-        producer.add_task("quick", n=n)
+    for first in range(0, 50, 5):  # one backlog, mixed five by five
+        for task in ("limited", "quick"):
+            producer.add_tasks(task, [{"n": n} for n in range(first, first + 5)])
     worker = start_cli("worker", "limits_app:app", "--threads", "8", "--wait-seconds", "1")
     wait_until(
         lambda: len(records("end")) == 100,
