@@ -22,9 +22,9 @@ class TaskTimeLimitExceeded(BaseException):
         self.task_name = task_name
         self.time_limit = time_limit
         super().__init__(
-            f"Task {task_name} ran past its time limit of {time_limit:g} s and was "
-            "interrupted: it counts as failed and its message is not deleted. Make the task "
-            "quicker, split it, or raise its time_limit."
+            f"Task {task_name} ran past its time limit of {time_limit:g} s: it counts as "
+            "failed and its message is not deleted. Make the task quicker, split it, or raise "
+            "its time_limit."
         )
 
     @classmethod
