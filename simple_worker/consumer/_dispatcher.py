@@ -108,10 +108,11 @@ class Dispatcher:
         message: ReceivedMessage,
         own_limit: float | None,
     ) -> BaseException | None:
-        if self.time_limits is None:
-            return self._run(handler, task, message)
         limits = self.time_limits
-        watch = limits.start(task.name, message.receipt, limits.limit_of(own_limit))
+        limit = None if limits is None else limits.limit_of(own_limit)
+        if limits is None or (limit is None and limits.hard_limit is None):
+            return self._run(handler, task, message)  # nothing to watch
+        watch = limits.start(task.name, message.receipt, limit)
         error = self._run(handler, task, message)
         while True:  # an interrupt sent as the handler returned may land here: see `finish`
             try:

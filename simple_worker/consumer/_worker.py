@@ -142,6 +142,8 @@ class Worker:
             SystemExit: a second SIGTERM/SIGINT arrived while stopping.
             WorkerThreadDied: one of the worker's threads died of an unexpected
                 error (logged at CRITICAL); the worker stopped gracefully first.
+            TaskStuck: a task ran past the hard time limit (logged at CRITICAL);
+                the worker stopped gracefully first, without waiting for it.
         """
         if self._started:
             raise RuntimeError("A Worker runs once; make another with app.worker().")
