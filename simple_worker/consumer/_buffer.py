@@ -210,15 +210,15 @@ class HeldMessages:
             queue = self._lone or self._turns.next([q for q, line in self._ready.items() if line])
             return self._ready[queue].popleft()
         admits = self._slots.admits
-        first = {
-            queue: next((i for i, h in enumerate(line) if admits(h.message)), None)
-            for queue, line in self._ready.items()
-        }
-        queue = self._turns.next([q for q, index in first.items() if index is not None])
-        line, index = self._ready[queue], first[queue]
-        assert index is not None  # noqa: S101 - chosen among the queues with one
-        held = line[index]
-        del line[index]
+        first: dict[str, int] = {}  # the queues with a message that can start: its place
+        for queue, line in self._ready.items():
+            index = next((i for i, h in enumerate(line) if admits(h.message)), None)
+            if index is not None:
+                first[queue] = index
+        queue = self._turns.next(list(first))
+        line = self._ready[queue]
+        held = line[first[queue]]
+        del line[first[queue]]
         self._slots.started(held.message)
         return held
 

@@ -175,17 +175,17 @@ class TimeLimits:
         now = self._clock.monotonic()
         with self._lock:
             for watch in self._watches.values():
-                if not watch.interrupted and watch.overran(now) and watch.interrupt is not None:
+                limit, interrupt = watch.limit, watch.interrupt
+                if watch.interrupted or limit is None or interrupt is None:
+                    continue
+                if now - watch.started > limit:
                     watch.interrupted = True
-                    assert watch.limit is not None  # noqa: S101 - overran() says so
-                    watch.interrupt.send(
-                        TaskTimeLimitExceeded.raised_for(watch.task_name, watch.limit)
-                    )
+                    interrupt.send(TaskTimeLimitExceeded.raised_for(watch.task_name, limit))
                     logger.warning(
                         "Task %s passed its time limit of %g s: interrupting it",
                         watch.task_name,
-                        watch.limit,
-                        extra={"task_name": watch.task_name, "time_limit": watch.limit},
+                        limit,
+                        extra={"task_name": watch.task_name, "time_limit": limit},
                     )
             stuck = [
                 w
