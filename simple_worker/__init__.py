@@ -43,11 +43,13 @@ if _TYPE_CHECKING:  # for type checkers; at run time `__getattr__` imports each 
         SendFailed,
         SimpleWorkerError,
         TaskRefused,
+        TaskStuck,
         TooManyTasks,
         UnknownTask,
         UnsupportedHandler,
         WorkerThreadDied,
     )
+    from simple_worker.domain._interrupts import TaskTimeLimitExceeded
     from simple_worker.domain._options import TaskOptions
     from simple_worker.domain._schedule import Schedule
     from simple_worker.domain._task import Delivery, Task
@@ -84,11 +86,13 @@ _HOMES = {
         "SendFailed",
         "SimpleWorkerError",
         "TaskRefused",
+        "TaskStuck",
         "TooManyTasks",
         "UnknownTask",
         "UnsupportedHandler",
         "WorkerThreadDied",
     ],
+    "simple_worker.domain._interrupts": ["TaskTimeLimitExceeded"],
     "simple_worker.domain._options": ["TaskOptions"],
     "simple_worker.domain._schedule": ["Schedule"],
     "simple_worker.domain._task": ["Delivery", "Task"],
@@ -138,6 +142,8 @@ __all__ = [
     "TaskOptions",
     "TaskRefused",
     "TaskSender",
+    "TaskStuck",
+    "TaskTimeLimitExceeded",
     "TestingWorker",
     "TooManyTasks",
     "UnknownTask",

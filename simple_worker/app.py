@@ -18,6 +18,7 @@ from simple_worker.adapters.memory._queue import InMemoryQueue
 from simple_worker.adapters.observability._http_server import DEFAULT_HOST
 from simple_worker.adapters.observability._liveness import one_liveness
 from simple_worker.adapters.system._clock import SystemClock
+from simple_worker.adapters.system._interrupt import ThreadInterrupt
 from simple_worker.adapters.system._signals import stop_on_signals
 from simple_worker.consumer._dispatcher import Dispatcher
 from simple_worker.consumer._executor import TaskExecutor
@@ -25,8 +26,10 @@ from simple_worker.consumer._lambda_runner import DEFAULT_TIME_MARGIN, LambdaRun
 from simple_worker.consumer._options import DEFAULT_SHUTDOWN_TIMEOUT, WorkerOptions
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._testing_worker import TestingWorker
+from simple_worker.consumer._time_limits import TimeLimits
 from simple_worker.consumer._worker import Worker
 from simple_worker.domain._errors import ConfigurationError, InvalidSchedule, PositionalPayload
+from simple_worker.domain._limits import check_max_concurrency, check_time_limit
 from simple_worker.domain._options import TaskOptions
 from simple_worker.domain._queue_rules import check_delay
 from simple_worker.domain._registry import TaskRegistry
@@ -147,6 +150,8 @@ class App:
         *,
         group_by: str | None = None,
         delay: float | timedelta | None = None,
+        time_limit: float | None = None,
+        max_concurrency: int | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register the decorated function as the handler of ``task_name``.
 
@@ -161,6 +166,14 @@ class App:
                 message group id unless ``with_options(group_id=...)`` gives one.
             delay: seconds (0 to 900) every task of this name waits before it can
                 run, unless ``with_options`` sets a delay or ``not_before``.
+            time_limit: the most seconds a task of this name may run; past it the
+                worker raises `TaskTimeLimitExceeded` in the handler's thread (where
+                Python can be interrupted: not inside a blocking call in C), the task
+                counts as failed and its message is not deleted. Overrides the
+                worker's ``time_limit``; default: the worker's (none unless given).
+            max_concurrency: the most tasks of this name that run at once in one
+                worker process; the others wait in its buffer while other tasks
+                run. Per process: with P processes, up to P times as many run.
 
         Raises:
             InvalidTaskName: the name breaks the naming rules.
@@ -170,7 +183,12 @@ class App:
                 has positional-only parameters or ``*args``, or ``group_by`` is not
                 one of its parameters.
             InvalidTaskOptions: ``delay`` is out of range, or given for a FIFO queue.
+            ConfigurationError: ``time_limit`` is not a positive number of seconds
+                (at most a week), or ``max_concurrency`` not a whole number of at
+                least 1.
         """
+        time_limit = check_time_limit(time_limit)
+        max_concurrency = check_max_concurrency(max_concurrency)
         defaults = TaskOptions(delay=delay)
         check_delay(queue, defaults.delay or 0)
 
@@ -181,6 +199,8 @@ class App:
                 self.queue_prefix + queue,
                 defaults=defaults,
                 group_by=group_by,
+                time_limit=time_limit,
+                max_concurrency=max_concurrency,
             )
             return handler
 
@@ -349,6 +369,8 @@ class App:
         metrics_host: str = DEFAULT_HOST,
         liveness: Iterable[LivenessPort] = (),
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        time_limit: float | None = None,
+        hard_time_limit: float | None = None,
     ) -> Worker:
         """Make a worker; ``worker.start()`` consumes until SIGTERM/SIGINT or ``stop()``.
 
@@ -394,6 +416,12 @@ class App:
                 releases SQS has not answered): those messages run again after
                 their visibility timeout. Default 20, inside Kubernetes' default
                 30-second grace period.
+            time_limit: the time limit, in seconds, of every task registered
+                without its own ``time_limit``; default: none.
+            hard_time_limit: seconds after which a task still running (its
+                interrupt did not stop it) stops the worker: gracefully, then
+                ``start()`` raises `TaskStuck`, for the process to be replaced.
+                At least each task's own limit plus 5 s. Default: none.
 
         If the process has configured no logging yet, the worker logs as the
         command does: INFO lines to stderr, in the text format. Configure logging
@@ -412,6 +440,8 @@ class App:
             buffer_size=buffer_size,
             retry_policy=retry_policy,
             shutdown_timeout=shutdown_timeout,
+            time_limit=time_limit,
+            hard_time_limit=hard_time_limit,
             queue_weights={
                 self.queue_prefix + name: weight for name, weight in (queue_weights or {}).items()
             },
@@ -431,7 +461,16 @@ class App:
         return Worker(
             self.queue,
             names,
-            self._dispatcher(task_executor_cls, observers),
+            self._dispatcher(
+                task_executor_cls,
+                observers,
+                TimeLimits(
+                    self.clock,
+                    default=time_limit,
+                    hard_limit=hard_time_limit,
+                    interrupts=ThreadInterrupt.current,
+                ),
+            ),
             clock=self.clock,
             options=options,
             signal_scope=stop_on_signals,
@@ -445,6 +484,7 @@ class App:
         *,
         middleware: Iterable[Middleware] = (),
         retry_policy: RetryPolicy | None = None,
+        time_limit: float | None = None,
     ) -> TestingWorker:
         """Make a worker that runs queued tasks synchronously, for tests.
 
@@ -457,11 +497,20 @@ class App:
                 `worker`.
             retry_policy: as for `worker`: when a failed task comes back (with a
                 `FakeClock`, a test advances time to see it run again).
+            time_limit: as for `worker`. Tasks run one at a time on the test's
+                thread and are not interrupted: a task whose handler ran longer
+                than its limit (by the app's clock) fails with
+                `TaskTimeLimitExceeded` once it returns. ``max_concurrency`` is
+                met by running one task at a time.
         """
         return TestingWorker(
             queue=self.queue,
             queue_names=self._full_queue_names(queue_names),
-            dispatcher=self._dispatcher(task_executor_cls, middleware),
+            dispatcher=self._dispatcher(
+                task_executor_cls,
+                middleware,
+                TimeLimits(self.clock, default=check_time_limit(time_limit)),
+            ),
             clock=self.clock,
             retry_policy=retry_policy,
             schedules=self.schedules,
@@ -502,14 +551,19 @@ class App:
         margin = time_margin.total_seconds() if isinstance(time_margin, timedelta) else time_margin
         return LambdaRunner(
             self.queue,
-            self._dispatcher(task_executor_cls, middleware),
+            # Judged when they return, as in the testing worker: the function's own
+            # timeout is what stops a hung invocation (and the time margin avoids it).
+            self._dispatcher(task_executor_cls, middleware, TimeLimits(self.clock)),
             self.clock,
             retry_policy=retry_policy,
             time_margin=margin,
         )
 
     def _dispatcher(
-        self, executor_factory: ExecutorFactory | None, middleware: Iterable[Middleware]
+        self,
+        executor_factory: ExecutorFactory | None,
+        middleware: Iterable[Middleware],
+        time_limits: TimeLimits,
     ) -> Dispatcher:
         return Dispatcher(
             self.registry,
@@ -517,6 +571,7 @@ class App:
             MiddlewareChain((*self.middleware, *middleware)),
             self.clock,
             payload_store=self.large_payload_store,
+            time_limits=time_limits,
         )
 
     def _full_queue_names(self, queue_names: Sequence[str] | None) -> list[str]:

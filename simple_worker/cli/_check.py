@@ -20,6 +20,7 @@ from simple_worker.cli._check_lambda import (
     read_function,
     unreadable,
 )
+from simple_worker.cli._check_limits import has_time_limits, time_limit_findings
 from simple_worker.cli._common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -29,7 +30,9 @@ from simple_worker.cli._common import (
     app_and_queues,
     out,
     retry_policy,
+    time_limit,
 )
+from simple_worker.cli._environment import read_from_environment
 from simple_worker.cli._findings import Finding
 from simple_worker.cli._schedule_check import schedule_problems
 from simple_worker.consumer._retry import RetryIntervals, RetryPolicy
@@ -87,6 +90,14 @@ def register(commands: Commands) -> None:
         "included), the mapped queues known to the app, their visibility timeout against "
         "the function's timeout (6x, as AWS recommends), the batch size",
     )
+    parser.add_argument(
+        "--time-limit",
+        type=time_limit,
+        metavar="S",
+        help="the worker's --time-limit, for tasks registered without their own: warns "
+        "where a limit outlasts its queue's visibility timeout or SQS's 12-hour ceiling",
+    )
+    read_from_environment(parser, ("time_limit",))
     parser.set_defaults(run=run)
 
 
@@ -273,6 +284,12 @@ def run(args: argparse.Namespace) -> int:
         short = name.removeprefix(app.queue_prefix)
         fix_command = f"simple-worker queues create {args.app} --queues {short}"
         summary, findings = _check_one(admin, name, retry, fix_command)
+        registrations = app.registry.registrations()
+        if summary and has_time_limits(registrations, name, args.time_limit):
+            details = admin.find(name)  # read again only where a task has a time limit
+            timeout = details.visibility_timeout if details is not None else 0
+            found = time_limit_findings(registrations, name, timeout, args.time_limit)
+            findings += [Finding(*finding) for finding in found]
         _report(f"{name:<{width}}", summary, findings, counts)
     if app.schedules:  # only then: an app without schedules makes no Scheduler call
         for level, name, text in schedule_problems(app, admin, args.app):

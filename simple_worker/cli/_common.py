@@ -22,6 +22,8 @@ EXIT_FAILURE = 1
 """An unexpected error, a failed SQS call, or a problem found (``check``)."""
 EXIT_USAGE = 2
 """A usage or configuration error: one line on stderr, no traceback."""
+EXIT_TASK_STUCK = 3
+"""A task ran past the hard time limit: the worker stopped so that its process is replaced."""
 EXIT_SHUTDOWN_TIMEOUT = 124
 """The worker stopped at the end of its shutdown budget, leaving work to SQS (as timeout(1))."""
 EXIT_INTERRUPTED = 130
@@ -163,6 +165,14 @@ def seconds(text: str) -> float:
     return value
 
 
+def time_limit(text: str) -> float:
+    """Parse a time limit: seconds, more than 0 (an argument type)."""
+    value = seconds(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
+
+
 def intervals(text: str) -> list[int]:
     """Parse comma-separated retry intervals in seconds, e.g. ``10,60,600``."""
     return [_whole(item, 0, 43_200) for item in comma_list(text)]
@@ -292,6 +302,8 @@ def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
         metrics_host=getattr(args, "metrics_host", DEFAULT_HOST),
         liveness=liveness,
         shutdown_timeout=args.shutdown_timeout,
+        time_limit=getattr(args, "time_limit", None),
+        hard_time_limit=getattr(args, "hard_time_limit", None),
     )
     return app, worker
 

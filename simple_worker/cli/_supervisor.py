@@ -6,6 +6,11 @@ clients). The supervisor:
 
 - checks the app and its queues once, before starting anything (a configuration
   error is one line and exit status 2, not P crash loops);
+- gives each process a hard time limit (``--hard-time-limit``; default
+  `HARD_LIMIT_FACTOR` times the longest time limit of the app's tasks): a
+  process whose task stays stuck past it stops gracefully by itself (its other
+  tasks finish, its buffered messages are released) and exits with status 3,
+  and is restarted like any process that exits;
 - restarts a worker process that exits on its own, after a pause that doubles from
   1 s to 30 s while it keeps dying young, and is reset once one has lived 60 s;
 - stops everything, with exit status 2, when a worker process exits with status 2
@@ -51,10 +56,12 @@ from simple_worker.cli._common import (
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_SHUTDOWN_TIMEOUT,
+    EXIT_TASK_STUCK,
     EXIT_USAGE,
     build_worker,
 )
 from simple_worker.cli._shared_endpoints import SharedEndpoints
+from simple_worker.consumer._time_limits import HARD_LIMIT_FACTOR
 from simple_worker.domain._errors import ConfigurationError, QueueNotFound
 
 logger = logging.getLogger(__name__)
@@ -120,7 +127,23 @@ def child_command(args: argparse.Namespace, parent_pid: int) -> list[str]:
         command += ["--heartbeat-file", args.heartbeat_file]
     if args.retry_intervals is not None:
         command += ["--retry-intervals", ",".join(map(str, args.retry_intervals))]
+    if args.time_limit is not None:
+        command += ["--time-limit", f"{args.time_limit:g}"]
+    if args.hard_time_limit is not None:
+        command += ["--hard-time-limit", f"{args.hard_time_limit:g}"]
     return [*command, "--processes", "1", "--parent-pid", str(parent_pid)]
+
+
+def default_hard_limit(own_limits: Sequence[float | None], default: float | None) -> float | None:
+    """Return the hard limit of ``--processes`` without ``--hard-time-limit``; None: none.
+
+    `HARD_LIMIT_FACTOR` times the longest time limit of the app's tasks (their
+    own, else the worker's ``--time-limit``), so that it fires only for a task
+    that overstayed its own limit for as long again, whichever task it is.
+    """
+    limits = [own if own is not None else default for own in own_limits]
+    longest = max((limit for limit in limits if limit is not None), default=None)
+    return None if longest is None else HARD_LIMIT_FACTOR * longest
 
 
 def describe_exit(returncode: int) -> str:
@@ -174,6 +197,10 @@ def supervise(args: argparse.Namespace) -> int:
     if early.signum is not None:
         logger.info("Received a stop signal before any worker process started: not starting")
         return EXIT_OK
+    if args.hard_time_limit is None:
+        args.hard_time_limit = default_hard_limit(
+            [r.time_limit for r in app.registry.registrations()], args.time_limit
+        )
     command = child_command(args, os.getpid())
     with SharedEndpoints(args) as shared:
         supervisor = Supervisor(
@@ -314,6 +341,14 @@ class Supervisor:
                 )
                 self._config_error = True
                 continue
+            if code == EXIT_TASK_STUCK:
+                logger.error(
+                    "Worker process %d (pid %d) stopped: a task ran past the hard time limit "
+                    "(its message is above); its messages return to the queue",
+                    slot.index,
+                    pid,
+                    extra=fields,
+                )
             delay = slot.backoff.delay(now - slot.started)
             slot.restart_at = now + delay
             logger.warning(

@@ -25,6 +25,7 @@ from simple_worker.cli._common import (
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_SHUTDOWN_TIMEOUT,
+    EXIT_TASK_STUCK,
     add_app_argument,
     add_queues_argument,
     add_retry_arguments,
@@ -34,13 +35,15 @@ from simple_worker.cli._common import (
     port_number,
     positive_int,
     seconds,
+    time_limit,
     wait_seconds,
 )
 from simple_worker.cli._environment import read_from_environment
 from simple_worker.cli._supervisor import KILL_MARGIN, supervise
 from simple_worker.consumer._options import DEFAULT_SHUTDOWN_TIMEOUT
+from simple_worker.consumer._time_limits import GRACE, HARD_LIMIT_FACTOR
 from simple_worker.consumer._worker import Worker
-from simple_worker.domain._errors import WorkerThreadDied
+from simple_worker.domain._errors import TaskStuck, WorkerThreadDied
 
 if TYPE_CHECKING:
     from simple_worker.cli._common import Commands
@@ -55,6 +58,8 @@ ENVIRONMENT_OPTIONS = (
     "processes",
     "wait_seconds",
     "shutdown_timeout",
+    "time_limit",
+    "hard_time_limit",
     "log_level",
     "log_format",
 )
@@ -72,10 +77,12 @@ wins over the default.
 exit status: 0 after a graceful stop; 1 an unexpected error (such as a worker
 thread that died: the worker stops gracefully first), or (with --processes)
 a worker process that did not stop cleanly; 2 a usage or configuration error (bad
-app path, missing queues); 124 when the stop reached --shutdown-timeout and left
-tasks, deletes or releases to SQS (they run again after their visibility
-timeout); 128+N when a second signal N forced the stop; 137 (with --processes)
-when worker processes overran --shutdown-timeout and were killed.
+app path, missing queues); 3 a task ran past --hard-time-limit and could not be
+interrupted: the worker stopped so that the process is replaced; 124 when the
+stop reached --shutdown-timeout and left tasks, deletes or releases to SQS (they
+run again after their visibility timeout); 128+N when a second signal N forced
+the stop; 137 (with --processes) when worker processes overran
+--shutdown-timeout and were killed.
 """
 
 
@@ -121,6 +128,24 @@ def register(commands: Commands) -> None:
         "answer: running tasks may finish until then, and what is left runs again after "
         f"its visibility timeout (default: {DEFAULT_SHUTDOWN_TIMEOUT:g}; with --processes, "
         f"worker processes still running {KILL_MARGIN:g} s later are killed)",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=time_limit,
+        metavar="S",
+        help="the most seconds a task may run, for tasks registered without their own "
+        "time_limit: past it the task is interrupted (TaskTimeLimitExceeded), counts as "
+        "failed and its message is not deleted (default: none)",
+    )
+    parser.add_argument(
+        "--hard-time-limit",
+        type=time_limit,
+        metavar="S",
+        help="a task still running S seconds after it started (it could not be interrupted: "
+        "a blocking call in C) stops its worker process, which exits with status 3 for its "
+        f"manager to replace it; at least a task's own limit + {GRACE:g} s (default: none; "
+        f"with --processes, {HARD_LIMIT_FACTOR:g} x the longest time limit of the app's "
+        "tasks, and the supervisor restarts the process)",
     )
     parser.add_argument(
         "-l",
@@ -233,6 +258,9 @@ def run_in_process(args: argparse.Namespace) -> int:
             except WorkerThreadDied as error:
                 err(f"simple-worker: {one_line(error)}")
                 return EXIT_FAILURE
+            except TaskStuck as error:
+                err(f"simple-worker: {one_line(error)}")
+                return EXIT_TASK_STUCK
             return EXIT_SHUTDOWN_TIMEOUT if worker.gave_up else EXIT_OK
     # A signal came while the app loaded: nothing was received, so nothing is left to do.
     logger.info("Received a stop signal before the worker started: not starting")

@@ -15,6 +15,12 @@ On FIFO queues (see `HeldMessages.keep_group_order`) it also keeps each message
 group in order: a group's next message is not taken before the one before it
 finished, and when one does not succeed, the rest of its group that is buffered
 is handed back to be released, so that SQS delivers them again after it.
+
+With per-task concurrency limits (`TaskSlots`), a thread takes the oldest
+message that can start: one whose task has all its slots taken stays buffered,
+hidden by the heartbeat, until a task of its name finishes; while no buffered
+message can start, receivers may book beyond the buffer's capacity as they do
+for starving threads, so that other tasks keep arriving.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import attrs
 
 from simple_worker.consumer._room import BufferRoom
+from simple_worker.consumer._slots import TaskSlots
 from simple_worker.consumer._turns import WeightedTurns
 from simple_worker.ports.clock import ClockPort
 from simple_worker.ports.queue import ReceivedMessage
@@ -51,13 +58,21 @@ class HeldMessages:
         clock: the source of monotonic time for visibility deadlines.
         capacity: how many messages may wait in the buffer; at least one per queue.
         weights: every queue consumed, by name, with its weight (see `BufferRoom`).
+        slots: per-task concurrency limits; None when no task has one.
 
     Raises:
         ValueError: ``capacity`` is below the number of queues, or a weight below 1.
     """
 
-    def __init__(self, clock: ClockPort, capacity: int, weights: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        clock: ClockPort,
+        capacity: int,
+        weights: Mapping[str, int],
+        slots: TaskSlots | None = None,
+    ) -> None:
         self._clock = clock
+        self._slots = slots
         self.capacity = capacity
         self._room = BufferRoom(capacity, weights)
         self._turns = WeightedTurns(weights)
@@ -169,19 +184,43 @@ class HeldMessages:
             if not self._ready_count:
                 self._wake_receivers()  # receivers may now overlap (see `reserve`)
             try:
-                self._work.wait_for(lambda: self._closed or self._ready_count > 0, timeout)
+                self._work.wait_for(lambda: self._closed or self._can_start(), timeout)
             finally:
                 self._idle_takers -= 1
-            if self._closed or not self._ready_count:
+            if self._closed or not self._can_start():
                 return None
-            queue = self._lone or self._turns.next([q for q, line in self._ready.items() if line])
-            held = self._ready[queue].popleft()
+            held = self._next()
             self._ready_count -= 1
             self._buffered -= 1
-            self._room.left(queue)
+            self._room.left(held.message.queue)
             self._running[held.message.receipt] = held
             self._wake_receivers()
             return held.message
+
+    def _can_start(self) -> bool:
+        """Return whether a ready message can start now."""
+        if self._slots is None:
+            return self._ready_count > 0
+        admits = self._slots.admits
+        return any(admits(h.message) for line in self._ready.values() for h in line)
+
+    def _next(self) -> _Held:
+        """Remove and return the message whose turn it is; `_can_start` said there is one."""
+        if self._slots is None:
+            queue = self._lone or self._turns.next([q for q, line in self._ready.items() if line])
+            return self._ready[queue].popleft()
+        admits = self._slots.admits
+        first: dict[str, int] = {}  # the queues with a message that can start: its place
+        for queue, line in self._ready.items():
+            index = next((i for i, h in enumerate(line) if admits(h.message)), None)
+            if index is not None:
+                first[queue] = index
+        queue = self._turns.next(list(first))
+        line = self._ready[queue]
+        held = line[first[queue]]
+        del line[first[queue]]
+        self._slots.started(held.message)
+        return held
 
     def finish(
         self, message: ReceivedMessage, *, succeeded: bool = True
@@ -199,6 +238,8 @@ class HeldMessages:
         """
         with self._lock:
             held = self._running.pop(message.receipt, None)
+            if self._slots is not None and self._slots.ended(message):
+                self._work.notify_all()  # a message that waited for this slot may start
             group = self._group(message)
             released: list[ReceivedMessage] = []
             if held is not None and group is not None:
@@ -212,6 +253,7 @@ class HeldMessages:
                 else:
                     self._busy_groups.discard(group)
                     released = [h.message for h in behind or ()]
+                    self._forget(released)
                     if released:
                         self._buffered -= len(released)
                         self._room.left(message.queue, len(released))
@@ -234,6 +276,7 @@ class HeldMessages:
         with self._lock:
             self._closed = True
             held = list(self._buffered_held())
+            self._forget(item.message for item in held)
             for item in held:
                 self._room.left(item.message.queue)
             for line in self._ready.values():
@@ -248,8 +291,13 @@ class HeldMessages:
     def _grant(self, queue: str, extra: int) -> int:
         # Extra places only while no message is ready and a task thread waits for one;
         # messages behind their group's running one do not feed an idle thread.
-        starving = not self._ready_count and self._idle_takers > 0
+        starving = self._idle_takers > 0 and not self._can_start()
         return self._room.grant(queue, extra if starving else 0)
+
+    def _forget(self, messages: Iterable[ReceivedMessage]) -> None:
+        if self._slots is not None:
+            for message in messages:
+                self._slots.forget(message)
 
     def _wake_receivers(self) -> None:
         """Wake the waiting receivers of every queue that may now book."""

@@ -22,9 +22,11 @@ from simple_worker._log_fields import message_fields
 from simple_worker._middleware import MiddlewareChain
 from simple_worker.consumer._current import running
 from simple_worker.consumer._deferral import check_due_time, is_early
+from simple_worker.consumer._time_limits import TimeLimits
 from simple_worker.domain._envelope import decode_envelope
 from simple_worker.domain._errors import MessageDecodeError, PayloadStoreError, TaskRefused
 from simple_worker.domain._excerpt import ERROR_BYTES, excerpt
+from simple_worker.domain._interrupts import TaskTimeLimitExceeded
 from simple_worker.domain._registry import TaskRegistry
 from simple_worker.domain._task import Delivery, Task
 from simple_worker.ports.clock import ClockPort
@@ -46,6 +48,8 @@ class Dispatcher:
     clock: ClockPort | None = None
     payload_store: PayloadStorePort | None = None
     """Where large tasks' bodies are read from; without one, such a message is rejected."""
+    time_limits: TimeLimits | None = None
+    """Watches running tasks' time limits; without it, tasks have none."""
 
     def dispatch(self, message: ReceivedMessage) -> Dispatched:
         """Run ``message``'s task unless it cannot run; never raises for the message's sake."""
@@ -88,7 +92,7 @@ class Dispatcher:
                 },
             )
         else:
-            error = self._execute(registration.handler, task, message)
+            error = self._execute(registration.handler, task, message, registration.time_limit)
         outcome = Outcome.SUCCEEDED if error is None else Outcome.FAILED
         duration = None
         if started is not None and self.clock is not None:
@@ -98,6 +102,25 @@ class Dispatcher:
         return result
 
     def _execute(
+        self,
+        handler: Callable[..., Any],
+        task: Task,
+        message: ReceivedMessage,
+        own_limit: float | None,
+    ) -> BaseException | None:
+        limits = self.time_limits
+        limit = None if limits is None else limits.limit_of(own_limit)
+        if limits is None or (limit is None and limits.hard_limit is None):
+            return self._run(handler, task, message)  # nothing to watch
+        watch = limits.start(task.name, message.receipt, limit)
+        error = self._run(handler, task, message)
+        while True:  # an interrupt sent as the handler returned may land here: see `finish`
+            try:
+                return limits.finish(watch, error)
+            except TaskTimeLimitExceeded as late:
+                error = error or late
+
+    def _run(
         self, handler: Callable[..., Any], task: Task, message: ReceivedMessage
     ) -> BaseException | None:
         try:

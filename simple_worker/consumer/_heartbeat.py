@@ -4,7 +4,9 @@ Held means buffered or running. A message is extended to its queue's visibility
 timeout once half of it has passed, so it never turns visible (and goes to
 another worker) while this one still means to run it or is running it. An
 extension that fails is due again at the next look, not half a timeout later.
-Uses the ports only.
+A running task past its time limit and grace (``lets_go``) is extended no more:
+its message turns visible when its current visibility runs out, even if its
+handler cannot be interrupted. Uses the ports only.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ class VisibilityHeartbeat:
         infos: Mapping[str, QueueInfo],
         change_visibility: ChangeVisibility,
         clock: ClockPort,
+        lets_go: Callable[[str], bool] | None = None,
     ) -> None:
         self._held = held
+        self._lets_go = lets_go
         self._change_visibility = change_visibility
         self._clock = clock
         self._timeouts = {name: max(info.visibility_timeout, 1) for name, info in infos.items()}
@@ -59,6 +63,8 @@ class VisibilityHeartbeat:
         due = self._held.due_for_extension(self._timeouts)
         by_queue: dict[str, list[VisibilityChange]] = collections.defaultdict(list)
         for message, timeout in due:
+            if self._lets_go is not None and self._lets_go(message.receipt):
+                continue
             by_queue[message.queue].append(VisibilityChange(message.receipt, timeout))
         for queue_name, changes in by_queue.items():
             self._extend(queue_name, changes)

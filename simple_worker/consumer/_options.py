@@ -12,6 +12,7 @@ import attrs
 
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.domain._errors import ConfigurationError
+from simple_worker.domain._limits import check_time_limit
 from simple_worker.ports.queue import MAX_BATCH_SIZE, MAX_WAIT_SECONDS
 
 DEFAULT_SHUTDOWN_TIMEOUT = 20.0
@@ -36,6 +37,8 @@ class WorkerOptions:
     receivers_per_queue: int = 8
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     queue_weights: Mapping[str, int] = attrs.field(factory=dict, hash=False)
+    time_limit: float | None = None
+    hard_time_limit: float | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.threads < 1:
@@ -56,6 +59,8 @@ class WorkerOptions:
                 f"shutdown_timeout must be a number of seconds, 0 or more; "
                 f"got {self.shutdown_timeout}."
             )
+        check_time_limit(self.time_limit)
+        check_time_limit(self.hard_time_limit, "hard_time_limit")
         for name, weight in self.queue_weights.items():
             if type(weight) is not int or weight < 1:
                 raise ConfigurationError(

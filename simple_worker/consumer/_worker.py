@@ -29,6 +29,12 @@ goes on. A thread that dies all the same (a bug outside that guard) is never
 silent and never replaced: the worker logs it at CRITICAL, stops gracefully, and
 `start` raises `WorkerThreadDied`, so that the process ends and its manager
 restarts it. Replacing the thread could hide a bug that kills every replacement.
+
+Time limits (`TimeLimits`, on the dispatcher) add a watchdog thread, which
+interrupts tasks past their limit; the heartbeat stops extending them past the
+limit and its grace. A task still running past the hard limit stops the worker
+the same way: gracefully, then `start` raises `TaskStuck`, for the process to be
+replaced. Concurrency limits (`TaskSlots`) are kept by the buffer.
 """
 
 from __future__ import annotations
@@ -49,12 +55,15 @@ from simple_worker.consumer._heartbeat import VisibilityHeartbeat
 from simple_worker.consumer._options import WorkerOptions
 from simple_worker.consumer._poller import RECEIVE_COUNTS, QueuePoller
 from simple_worker.consumer._settler import Settler
+from simple_worker.consumer._slots import TaskSlots
+from simple_worker.consumer._time_limits import Watch
 from simple_worker.consumer._visibility import held_visibility, receive_visibility
 from simple_worker.domain._envelope import decode_envelope
 from simple_worker.domain._errors import (
     ConfigurationError,
     MessageDecodeError,
     QueueNotFound,
+    TaskStuck,
     WorkerThreadDied,
 )
 from simple_worker.domain._task import Task
@@ -111,12 +120,18 @@ class Worker:
         self._infos: dict[str, QueueInfo] = {}
         self._receive_visibility: dict[str, int | None] = {}
         self._held = HeldMessages(
-            clock, options.capacity(len(self.queue_names)), options.weights(self.queue_names)
+            clock,
+            options.capacity(len(self.queue_names)),
+            options.weights(self.queue_names),
+            _slots(dispatcher),
         )
         self._deleter = DeleteBatcher(queue, clock, options.delete_max_wait)
         self._counts_lock = threading.Lock()
         self._died: tuple[str, BaseException] | None = None
         """The first thread that died, and of what."""
+        self._stuck: Watch | None = None
+        """The first task that passed the hard time limit."""
+        self._stuck_receipts: set[str] = set()
 
     def start(self) -> None:
         """Consume until `stop` is called or SIGTERM/SIGINT arrives; then stop gracefully.
@@ -127,6 +142,8 @@ class Worker:
             SystemExit: a second SIGTERM/SIGINT arrived while stopping.
             WorkerThreadDied: one of the worker's threads died of an unexpected
                 error (logged at CRITICAL); the worker stopped gracefully first.
+            TaskStuck: a task ran past the hard time limit (logged at CRITICAL);
+                the worker stopped gracefully first, without waiting for it.
         """
         if self._started:
             raise RuntimeError("A Worker runs once; make another with app.worker().")
@@ -147,6 +164,8 @@ class Worker:
         if self._died is not None:
             thread_name, error = self._died
             raise WorkerThreadDied(thread_name, error) from error
+        if self._stuck is not None:
+            raise TaskStuck(self._stuck.task_name, self._stuck.hard_limit or 0.0)
 
     def buffered_count(self) -> int:
         """Return how many received messages wait for a task thread."""
@@ -228,10 +247,19 @@ class Worker:
 
     def _consume(self) -> None:
         self._deleter.start()
+        limits = self._dispatcher.time_limits
         heartbeat = VisibilityHeartbeat(
-            self._held, self._infos, self._settler.change_visibility, self._clock
+            self._held,
+            self._infos,
+            self._settler.change_visibility,
+            self._clock,
+            lets_go=None if limits is None else limits.lets_go,
         )
         heartbeat_thread = self._spawn("heartbeat", heartbeat.run)
+        registrations = self._dispatcher.registry.registrations()
+        if limits is not None and limits.enforced([r.time_limit for r in registrations]):
+            limits.on_stuck = self._on_stuck
+            self._spawn("time-limits", limits.run)
         runners = [self._spawn(f"task-{n}", self._run_tasks) for n in range(self.options.threads)]
         for name in self.queue_names:
             poller = QueuePoller(
@@ -279,11 +307,16 @@ class Worker:
         buffered = self._held.close()
         release = self._spawn("release", self._release, buffered) if buffered else None
         for runner in runners:
-            runner.join(_left(tasks_end))
+            # A stuck task (past the hard limit) is not waited for: it cannot end.
+            while runner.is_alive() and _left(tasks_end) > 0 and not self._only_stuck_left():
+                runner.join(min(_TICK, _left(tasks_end)))
         if any(runner.is_alive() for runner in runners):
             self._gave_up = True
-            self._log_still_running(budget)
+            if not self._only_stuck_left():  # a stuck task was logged when it got stuck
+                self._log_still_running(budget)
         heartbeat.stop()
+        if self._dispatcher.time_limits is not None:
+            self._dispatcher.time_limits.stop()
         heartbeat_thread.join(_left(end))
         if self._deleter.stop(_left(end)):
             self._gave_up = True
@@ -322,6 +355,28 @@ class Worker:
                 "visibility timeout)",
                 budget,
             )
+
+    def _on_stuck(self, watch: Watch) -> None:
+        """Stop the worker: a task passed the hard limit (see `TimeLimits`)."""
+        with self._counts_lock:
+            if self._stuck is None:
+                self._stuck = watch
+            self._stuck_receipts.add(watch.receipt)
+        logger.critical(
+            "Task %s still running %g s after it started, past the hard time limit: it cannot "
+            "be interrupted; stopping the worker so that its process is replaced (its other "
+            "tasks finish, its buffered messages are released; its own message returns after "
+            "its visibility timeout)",
+            watch.task_name,
+            watch.hard_limit,
+            extra={"task_name": watch.task_name, "outcome": "stuck"},
+        )
+        self.stop()
+
+    def _only_stuck_left(self) -> bool:
+        with self._counts_lock:
+            stuck = set(self._stuck_receipts)
+        return bool(stuck) and {m.receipt for m in self._held.running()} <= stuck
 
     def _wait_for_stop(self) -> None:
         """Wait for `stop`, beating the liveness port while receiving works."""
@@ -442,3 +497,13 @@ def _task_of(message: ReceivedMessage) -> Task | None:
         return decode_envelope(message.body)
     except MessageDecodeError:  # a large payload's pointer, or a message that cannot run
         return None
+
+
+def _slots(dispatcher: Dispatcher) -> TaskSlots | None:
+    """Return the concurrency limits of the dispatcher's tasks; None when none has one."""
+    limits = {
+        r.task_name: r.max_concurrency
+        for r in dispatcher.registry.registrations()
+        if r.max_concurrency is not None
+    }
+    return TaskSlots(limits) if limits else None

@@ -28,7 +28,8 @@ errors and nothing else::
     ├── PayloadStoreError          the large-payload store (S3) failed a call
     ├── TooManyTasks               the testing worker hit its task limit
     ├── HandlerReturnedAwaitable   a handler returned a coroutine: the task failed, unrun
-    └── WorkerThreadDied           a worker's thread died of a bug: the worker stopped
+    ├── WorkerThreadDied           a worker's thread died of a bug: the worker stopped
+    └── TaskStuck                  a task ran past the hard time limit: the worker stopped
 
 Messages state the facts and the next step. What they quote from a message is cut
 to a bounded size (`excerpt`), so a hostile message cannot make a huge one.
@@ -437,4 +438,25 @@ class WorkerThreadDied(SimpleWorkerError):
             "stopped rather than run on without it. This is a bug: report it with the "
             "logged traceback. Start the worker again (a process manager or --processes "
             "restarts it)."
+        )
+
+
+class TaskStuck(SimpleWorkerError):
+    """Raised when a task ran past the worker's hard time limit; the worker then stopped.
+
+    Raised by ``Worker.start`` once the worker has stopped (its other tasks
+    finished, its buffered messages were released); the stuck task's thread is
+    abandoned, so the process should end: its manager (``--processes``'s
+    supervisor, Kubernetes, systemd) starts a fresh one.
+    """
+
+    def __init__(self, task_name: str, hard_limit: float) -> None:
+        self.task_name = task_name
+        self.hard_limit = hard_limit
+        super().__init__(
+            f"Task {task_name} was still running {hard_limit:g} s after it started, past the "
+            "hard time limit, and could not be interrupted (a blocking call in C, or a "
+            "handler that caught TaskTimeLimitExceeded): the worker stopped so that its "
+            "process can be replaced. Its message runs again after its visibility timeout. "
+            "Give blocking calls a timeout, or raise the task's time_limit."
         )

@@ -15,6 +15,7 @@ from simple_worker.domain._errors import (
     UnknownTask,
     UnsupportedHandler,
 )
+from simple_worker.domain._limits import check_max_concurrency, check_time_limit
 from simple_worker.domain._options import TaskOptions
 from simple_worker.domain._queue_rules import check_queue_name, is_fifo_queue
 from simple_worker.domain._signature import HandlerSignature
@@ -26,7 +27,9 @@ class Registration:
     """A task name bound to its handler, the handler's signature and its queue.
 
     ``defaults`` are the task's options unless a producer gives others;
-    ``group_by`` names the payload field whose value is the message group id.
+    ``group_by`` names the payload field whose value is the message group id;
+    ``time_limit`` (seconds) and ``max_concurrency`` are None where the task has
+    no limit of its own.
     """
 
     task_name: str
@@ -35,6 +38,8 @@ class Registration:
     queue: str
     defaults: TaskOptions = attrs.field(factory=TaskOptions)
     group_by: str | None = None
+    time_limit: float | None = None
+    max_concurrency: int | None = None
 
     @property
     def fifo(self) -> bool:
@@ -56,6 +61,8 @@ class TaskRegistry:
         *,
         defaults: TaskOptions | None = None,
         group_by: str | None = None,
+        time_limit: float | None = None,
+        max_concurrency: int | None = None,
     ) -> Registration:
         """Bind ``task_name`` to ``handler`` on ``queue``; ``queue`` is the full queue name.
 
@@ -66,9 +73,13 @@ class TaskRegistry:
             UnsupportedHandler: the handler is asynchronous (``async def``, not
                 supported yet), cannot take keyword-only payloads, or ``group_by``
                 is not one of its parameters.
+            ConfigurationError: ``time_limit`` is not a positive number of seconds,
+                or ``max_concurrency`` not a whole number of at least 1.
         """
         check_task_name(task_name)
         check_queue_name(queue)
+        time_limit = check_time_limit(time_limit)
+        max_concurrency = check_max_concurrency(max_concurrency)
         if task_name in self._registrations:
             raise DuplicateTaskName(task_name)
         signature = HandlerSignature.of(task_name, handler)
@@ -83,6 +94,8 @@ class TaskRegistry:
             queue=queue,
             defaults=defaults or TaskOptions(),
             group_by=group_by,
+            time_limit=time_limit,
+            max_concurrency=max_concurrency,
         )
         self._registrations[task_name] = registration
         return registration
@@ -97,6 +110,10 @@ class TaskRegistry:
             return self._registrations[task_name]
         except KeyError:
             raise UnknownTask(task_name, known=list(self._registrations)) from None
+
+    def registrations(self) -> list[Registration]:
+        """Return every registration, in registration order."""
+        return list(self._registrations.values())
 
     def queues(self) -> list[str]:
         """Return every queue a task is registered on, each once, in registration order."""
