@@ -35,7 +35,9 @@ from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.middleware import Middleware
 from simple_worker.ports.payload_store import PayloadStorePort
 from simple_worker.ports.queue import MAX_MESSAGE_SIZE, MAX_WAIT_SECONDS, QueuePort
-from simple_worker.producer._producer import Producer, TaskSender
+from simple_worker.producer._coalescer import Coalescer
+from simple_worker.producer._options import check_send_options
+from simple_worker.producer._producer import DEFAULT_SEND_CONCURRENCY, Producer, TaskSender
 
 __all__ = ["App"]
 
@@ -76,6 +78,15 @@ class App:
             (a Flask application context, Django's connection handling). A
             worker's own ``task_executor_cls`` overrides it. Also an attribute,
             which an application factory may set before a worker is made.
+        send_concurrency: the most SendMessageBatch calls one ``add_tasks`` (or the
+            ``send_window``'s shared sending) keeps in flight at once (1 to 64;
+            default 8). On a FIFO queue a message group's batches still go one
+            after the other, in order.
+        send_window: share calls between ``add_task`` calls from many threads (or
+            coroutines): a task waits up to this many seconds (0 to 0.1) for others
+            to fill its SendMessageBatch, which goes at once when full (10 tasks).
+            Each caller still gets its own task id, or a `SendFailed` about its task
+            alone. Default None: every ``add_task`` is its own call. See `close`.
 
     Raises:
         ConfigurationError: ``max_message_size`` is out of range, or the large
@@ -97,7 +108,10 @@ class App:
         s3_endpoint_url: str | None = None,
         large_payload_store: PayloadStorePort | None = None,
         task_executor_cls: ExecutorFactory | None = None,
+        send_concurrency: int = DEFAULT_SEND_CONCURRENCY,
+        send_window: float | None = None,
     ) -> None:
+        check_send_options(send_concurrency, send_window)
         if not SQS_MIN_MESSAGE_SIZE <= max_message_size <= MAX_MESSAGE_SIZE:
             raise ConfigurationError(
                 f"max_message_size must be {SQS_MIN_MESSAGE_SIZE} to {MAX_MESSAGE_SIZE} "
@@ -128,7 +142,23 @@ class App:
             offload=PayloadOffload(self.large_payload_store, self.queue)
             if self.large_payload_store is not None
             else None,
+            send_concurrency=send_concurrency,
         )
+        if send_window is not None:
+            self._producer.coalescer = Coalescer(
+                self.queue.send_batch, window=send_window, concurrency=send_concurrency
+            )
+
+    def close(self) -> None:
+        """Send the tasks waiting in the ``send_window``, then stop its sending threads.
+
+        Returns once each of them was sent or failed (its caller is told which).
+        Runs by itself at interpreter exit (``atexit``); call it earlier, e.g. from a
+        web framework's shutdown hook. Afterwards ``add_task`` still works, each call
+        on its own. Without ``send_window`` there is nothing to do.
+        """
+        if self._producer.coalescer is not None:
+            self._producer.coalescer.close()
 
     @classmethod
     def init(cls, queue_prefix: str = "", **options: Any) -> App:  # noqa: ANN401 - forwarded to App()
