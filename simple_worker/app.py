@@ -35,9 +35,11 @@ from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.middleware import Middleware
 from simple_worker.ports.payload_store import PayloadStorePort
 from simple_worker.ports.queue import MAX_MESSAGE_SIZE, MAX_WAIT_SECONDS, QueuePort
+from simple_worker.producer._async import AsyncSending
 from simple_worker.producer._coalescer import Coalescer
 from simple_worker.producer._options import check_send_options
-from simple_worker.producer._producer import DEFAULT_SEND_CONCURRENCY, Producer, TaskSender
+from simple_worker.producer._producer import DEFAULT_SEND_CONCURRENCY, Producer
+from simple_worker.producer._sender import TaskSender
 
 __all__ = ["App"]
 
@@ -148,17 +150,20 @@ class App:
             self._producer.coalescer = Coalescer(
                 self.queue.send_batch, window=send_window, concurrency=send_concurrency
             )
+        self._async = AsyncSending(self._producer)
 
     def close(self) -> None:
         """Send the tasks waiting in the ``send_window``, then stop its sending threads.
 
         Returns once each of them was sent or failed (its caller is told which).
+        The same for the tasks of ``add_task_async``, which always share calls.
         Runs by itself at interpreter exit (``atexit``); call it earlier, e.g. from a
-        web framework's shutdown hook. Afterwards ``add_task`` still works, each call
-        on its own. Without ``send_window`` there is nothing to do.
+        web framework's shutdown hook. Afterwards ``add_task`` (and its async form)
+        still works, each call on its own.
         """
         if self._producer.coalescer is not None:
             self._producer.coalescer.close()
+        self._async.close()
 
     @classmethod
     def init(cls, queue_prefix: str = "", **options: Any) -> App:  # noqa: ANN401 - forwarded to App()
@@ -246,6 +251,45 @@ class App:
         """
         return self._producer.add_tasks(task_name, payloads)
 
+    async def add_task_async(
+        self, task_name: str, /, *positional: NoReturn, **payload: object
+    ) -> str:
+        """Enqueue one task from a coroutine, without blocking its event loop.
+
+        The task is validated on the loop before anything is awaited, so an invalid
+        one raises as from `add_task`; it then shares a SendMessageBatch call with
+        the tasks other coroutines (and threads, with ``send_window``) enqueue
+        meanwhile. A queue's size limit is looked up off the loop on its first use,
+        so `MessageTooLarge` and `QueueNotFound` may come after an await. A call
+        cancelled before its batch went out sends nothing.
+
+        Returns:
+            The task id, once the queue took the task.
+
+        Raises:
+            The errors of `add_task`; a `SendFailed` names this task alone.
+        """
+        if positional:
+            raise PositionalPayload(task_name, len(positional))
+        return await self._async.add_task(task_name, payload)
+
+    async def add_tasks_async(
+        self, task_name: str, payloads: Iterable[Mapping[str, Any]]
+    ) -> list[str]:
+        """Enqueue many tasks of one name from a coroutine, without blocking its event loop.
+
+        Every payload is validated on the loop before anything is awaited (a few
+        tens of microseconds each); the batches are sent from the loop's default
+        executor, as `add_tasks` sends them.
+
+        Returns:
+            The task ids, in the order of ``payloads``.
+
+        Raises:
+            The errors of `add_tasks`.
+        """
+        return await self._async.add_tasks(task_name, payloads)
+
     def with_options(
         self,
         *,
@@ -283,6 +327,7 @@ class App:
                 group_id=group_id,
                 deduplication_id=deduplication_id,
             ),
+            self._async,
         )
 
     def worker(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
-from typing import Any, NoReturn
+from typing import Any
 
 import attrs
 
@@ -20,7 +20,6 @@ from simple_worker.domain._envelope import encode_envelope
 from simple_worker.domain._errors import (
     InvalidTaskOptions,
     MessageTooLarge,
-    PositionalPayload,
     SendFailed,
     TaskRefused,
     name_payload,
@@ -273,24 +272,6 @@ def _grouping(
     # A not_before is a delay too: it would be sent delayed.
     check_delay(queue, options.delay or (1 if options.not_before else 0), task_name=name)
     return group_id, options.deduplication_id or content_deduplication_id(name, payload)
-
-
-@attrs.frozen
-class TaskSender:
-    """Sends tasks with options; made by ``App.with_options(...)``."""
-
-    producer: Producer
-    options: TaskOptions
-
-    def add_task(self, task_name: str, /, *positional: NoReturn, **payload: object) -> str:
-        """Enqueue one task with these options; as ``App.add_task``."""
-        if positional:
-            raise PositionalPayload(task_name, len(positional))
-        return self.producer.add_task(task_name, payload, self.options)
-
-    def add_tasks(self, task_name: str, payloads: Iterable[Mapping[str, Any]]) -> list[str]:
-        """Enqueue many tasks of one name with these options; as ``App.add_tasks``."""
-        return self.producer.add_tasks(task_name, payloads, self.options)
 
 
 def _discard_refused(offload: PayloadOffload, staged: Staged, done: Future[None]) -> None:
