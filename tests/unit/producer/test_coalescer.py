@@ -152,7 +152,7 @@ def test_close_sends_what_the_window_holds_and_later_tasks_go_alone(wait_until):
 
 
 def test_a_window_over_the_bound_is_refused():
-    with pytest.raises(ConfigurationError, match="send_window must be 0 to 0.1 seconds"):
+    with pytest.raises(ConfigurationError, match=r"send_window must be 0 to 0\.1 seconds"):
         App(testing_mode=True, send_window=MAX_SEND_WINDOW * 2)
 
 
