@@ -61,17 +61,17 @@ def delaying_proxy(endpoint: str, latency_ms: float) -> Iterator[str]:
         text=True,
     )
     try:
-        assert process.stdout is not None  # noqa: S101 - piped above
+        assert process.stdout is not None
         yield f"http://127.0.0.1:{process.stdout.readline().strip()}"
     finally:
-        assert process.stdin is not None  # noqa: S101 - piped above
+        assert process.stdin is not None
         process.stdin.close()
         process.wait(10)
 
 
 def _app(endpoint: str, **options: Any) -> tuple[App, collections.Counter[str], str]:  # noqa: ANN401
     """Return an app on a new queue, the counter of its SQS calls, and the queue's name."""
-    prefix = f"bench-{uuid.uuid4().hex[:8]}-"
+    prefix = _name() + "-"
     client = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
     client.create_queue(QueueName=prefix + "default")
     calls: collections.Counter[str] = collections.Counter()
@@ -92,6 +92,30 @@ def _figures(
         "calls_per_task": round(sum(calls.values()) / tasks, 3),
         "cpu_ms_per_task": round(cpu / tasks * 1000, 3),
     }
+
+
+def one_thread_calling_add_task(endpoint: str, tasks: int) -> dict[str, Any]:
+    """One thread calling ``add_task`` in a loop, no window: each task its own call."""
+    app, calls, _ = _app(endpoint)
+    started, cpu = time.perf_counter(), time.process_time()
+    for n in range(tasks):
+        app.add_task("noop", n=n)
+    return _figures(tasks, time.perf_counter() - started, time.process_time() - cpu, calls)
+
+
+def async_clients(endpoint: str, python: str) -> dict[str, Any]:
+    """Run ``async_clients.py`` with ``python`` (one with aiobotocore); return its figures."""
+    done = subprocess.run(  # noqa: S603 - our own script
+        [python, str(HERE / "async_clients.py"), "--endpoint", endpoint, "--queue", _name()],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(done.stdout))
+
+
+def _name() -> str:
+    return f"bench-{uuid.uuid4().hex[:8]}"
 
 
 def add_tasks_in_flight(endpoint: str, tasks: int, concurrency: int) -> dict[str, Any]:
@@ -174,16 +198,41 @@ def coroutines_calling_add_task_async(
         "send_window": window,
         **figures,
         "latency_ms_p50": round(statistics.median(latencies) * 1000, 1),
-        "latency_ms_p99": round(statistics.quantiles(latencies, n=100)[98] * 1000, 1),
+        "latency_ms_p99": round(_percentile(latencies, 99) * 1000, 1),
         "loop_lag_ms_max": round(max(lags) * 1000, 1),
-        "loop_lag_ms_p99": round(statistics.quantiles(lags, n=100)[98] * 1000, 1),
+        "loop_lag_ms_p99": round(_percentile(lags, 99) * 1000, 1),
+        "idle_loop_lag_ms_max": round(idle_loop_lag(1.0) * 1000, 1),
     }
+
+
+def idle_loop_lag(seconds: float) -> float:
+    """Return the longest lateness of a 1 ms sleep on an idle loop: what the machine adds."""
+
+    async def probe() -> float:
+        worst, until = 0.0, time.perf_counter() + seconds
+        while time.perf_counter() < until:
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            worst = max(worst, time.perf_counter() - before - 0.001)
+        return worst
+
+    return asyncio.run(probe())
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    """Return the nearest-rank percentile (never beyond the largest value)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, len(ordered) * percent // 100)]
 
 
 def run_all(endpoint: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run every producer scenario; return the figures."""
     n = args.tasks
-    results: dict[str, Any] = {"latency_ms": args.latency_ms}
+    results: dict[str, Any] = {
+        "latency_ms": args.latency_ms,
+        "load_average": os.getloadavg()[0],
+    }
+    results["add_task_one_thread"] = [one_thread_calling_add_task(endpoint, min(n, 200))]
     results["add_tasks"] = [
         add_tasks_in_flight(endpoint, n, concurrency) for concurrency in args.concurrency
     ]
@@ -195,6 +244,8 @@ def run_all(endpoint: str, args: argparse.Namespace) -> dict[str, Any]:
     results["async"] = [
         coroutines_calling_add_task_async(endpoint, 100, each, window) for window in (None, 0.005)
     ]
+    if args.async_clients_python:
+        results["async_clients"] = [async_clients(endpoint, args.async_clients_python)]
     return results
 
 
@@ -206,6 +257,10 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=5000, help="tasks per scenario")
     parser.add_argument(
         "--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 2, 4, 8, 16]
+    )
+    parser.add_argument(
+        "--async-clients-python",
+        help="a Python with aiobotocore: also compare it with boto3 on threads (async_clients.py)",
     )
     parser.add_argument("--quick", action="store_true", help="small N")
     parser.add_argument("--json", default=str(HERE / "results" / "producers.json"))
