@@ -41,7 +41,7 @@ from simple_worker.producer._in_flight import send_in_flight
 
 _NO_OPTIONS = TaskOptions()
 
-DEFAULT_SEND_CONCURRENCY = 8
+DEFAULT_SEND_CONCURRENCY = 16
 """SendMessageBatch calls one ``add_tasks`` keeps in flight; see docs/decisions.md."""
 
 
