@@ -202,15 +202,18 @@ class Producer:
         """Hand one prepared message to ``coalescer``; None if it is closed (send it directly).
 
         The future fails with the error about this task alone; a refused task's
-        stored large payload is deleted first.
+        stored large payload is deleted once its outcome is known.
         """
         staged = self._stage(prepared)
         message = staged.messages[0] if staged is not None else prepared.messages[0]
         registration = prepared.registration
         future = coalescer.submit(registration.queue, message, ordered=registration.fifo)
-        if future is not None and staged is not None and staged.stored:
-            offload = self.offload
-            assert offload is not None  # noqa: S101 - staged only with a payload store
+        offload = self.offload
+        if offload is None or staged is None or not staged.stored:
+            return future
+        if future is None:
+            offload.discard(staged, staged.stored)  # `send` stores it again
+        else:
             future.add_done_callback(lambda done: _discard_refused(offload, staged, done))
         return future
 

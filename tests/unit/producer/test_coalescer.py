@@ -7,6 +7,7 @@ import attrs
 import pytest
 
 from simple_worker import App, ConfigurationError, QueueNotFound, SendFailed
+from simple_worker.adapters.memory._payloads import InMemoryPayloadStore
 from simple_worker.adapters.memory._queue import InMemoryQueue
 from simple_worker.ports.queue import OutgoingMessage, SendResult
 from simple_worker.producer._coalescer import MAX_SEND_WINDOW, _Pending, _Waiting
@@ -245,3 +246,46 @@ def test_a_cancelled_caller_s_task_is_not_sent():
     pending = pending_with([kept, cancelled])
 
     assert [w.message.id for w in pending.take()] == ["kept"]
+
+
+@attrs.define
+class RefusingQueue:
+    """An in-memory queue that refuses every message of a call."""
+
+    inner: InMemoryQueue = attrs.field(factory=lambda: InMemoryQueue(auto_create=True))
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def send_batch(self, queue, messages):
+        return SendResult(failed={m.id: "InternalError: x" for m in messages})
+
+
+def test_a_large_task_goes_through_the_window_as_a_pointer_and_runs():
+    app = App(testing_mode=True, max_message_size=1024, large_payload_bucket="t", send_window=0)
+    runs = []
+    app.register_task_handler("t")(lambda blob: runs.append(len(blob)))
+
+    app.add_task("t", blob="x" * 4000)
+    app.testing_worker().run_all()
+
+    assert runs == [4000]
+    assert app.large_payload_store.keys() == []
+    app.close()
+
+
+def test_a_large_task_refused_in_the_window_leaves_no_object(wait_until):
+    store = InMemoryPayloadStore("t")
+    app = App(
+        queue=RefusingQueue(),
+        max_message_size=1024,
+        large_payload_store=store,
+        send_window=0,
+    )
+    app.register_task_handler("t")(lambda blob: None)
+
+    with pytest.raises(SendFailed):
+        app.add_task("t", blob="x" * 4000)
+
+    wait_until(lambda: store.keys() == [], timeout=DEADLINE)  # deleted once the outcome is known
+    app.close()
