@@ -130,10 +130,10 @@ def add_tasks_in_flight(endpoint: str, tasks: int, concurrency: int) -> dict[str
 
 
 def threads_calling_add_task(
-    endpoint: str, threads: int, tasks_each: int, window: float | None
+    endpoint: str, threads: int, tasks_each: int, window: float | None, concurrency: int = 16
 ) -> dict[str, Any]:
     """``threads`` threads, each calling ``add_task`` ``tasks_each`` times in a loop."""
-    app, calls, _ = _app(endpoint, send_window=window)
+    app, calls, _ = _app(endpoint, send_window=window, send_concurrency=concurrency)
     start = threading.Barrier(threads + 1)
 
     def loop() -> None:
@@ -152,7 +152,7 @@ def threads_calling_add_task(
         threads * tasks_each, time.perf_counter() - started, time.process_time() - cpu, calls
     )
     app.close()
-    return {"threads": threads, "send_window": window} | figures
+    return {"threads": threads, "send_window": window, "concurrency": concurrency} | figures
 
 
 def coroutines_calling_add_task_async(

@@ -80,10 +80,10 @@ class App:
             (a Flask application context, Django's connection handling). A
             worker's own ``task_executor_cls`` overrides it. Also an attribute,
             which an application factory may set before a worker is made.
-        send_concurrency: the most SendMessageBatch calls one ``add_tasks`` (or the
-            ``send_window``'s shared sending) keeps in flight at once (1 to 64;
-            default 16). On a FIFO queue a message group's batches still go one
-            after the other, in order.
+        send_concurrency: the most SendMessageBatch calls one ``add_tasks`` keeps
+            in flight at once (1 to 64; default 16), and the ``send_window``'s
+            (up to 8 of them). On a FIFO queue a message group's batches still go
+            one after the other, in order.
         send_window: share calls between ``add_task`` calls from many threads (or
             coroutines): a task waits up to this many seconds (0 to 0.1) for others
             to fill its SendMessageBatch, which goes at once when full (10 tasks).

@@ -5,7 +5,8 @@ the queue took its task, or failed with an error about that task alone. A batch
 goes out as soon as it is full (10 messages or 1 MiB) or its oldest message has
 waited ``window`` seconds; with a window of 0, a batch takes whatever arrived
 while the sending threads were busy, and adds no wait. Up to ``concurrency``
-calls are in flight at once, each on a sending thread of its own.
+calls (at most `MAX_SENDERS`) are in flight at once, each on a sending thread of
+its own.
 
 Nothing a caller was told is sent can be lost here: a caller learns its task id
 only after the queue answered. What the window holds at interpreter exit is sent
@@ -34,6 +35,15 @@ logger = logging.getLogger(__name__)
 
 MAX_SEND_WINDOW = 0.1
 """Longest window, in seconds: every ``add_task`` waits up to this long before its call."""
+
+MAX_SENDERS = 8
+"""Most sending threads of a window, whatever ``send_concurrency`` says.
+
+Measured with 64 threads calling ``add_task`` at +20 ms per call: 8 threads sent
+as much as 16 in larger batches (0.110 calls per task against 0.112 with a 5 ms
+window; 0.164 against 0.277 with none), as idle threads split the waiting tasks
+into smaller calls. 8 calls of 10 per round trip is 3,200 tasks/s at 25 ms.
+"""
 
 SendBatch = Callable[[str, list[OutgoingMessage]], SendResult]
 """Sends one batch (at most 10 messages, 1 MiB) to a queue with one call."""
@@ -99,7 +109,7 @@ class Coalescer:
     def __init__(self, send: SendBatch, *, window: float, concurrency: int) -> None:
         self._send = send
         self._window = window
-        self._concurrency = concurrency
+        self._concurrency = min(concurrency, MAX_SENDERS)
         self._reset()
 
     def _reset(self) -> None:
