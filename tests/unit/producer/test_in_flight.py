@@ -135,7 +135,8 @@ def test_entries_refused_alone_fail_alone_and_the_other_calls_go_on():
         ("queue gone", "QueueNotFound"),
     ],
 )
-def test_a_failed_call_stops_the_send_and_every_task_is_reported_once(what, reason):
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_a_failed_call_stops_the_send_and_every_task_is_reported_once(what, reason, concurrency):
     queue = RecordingQueue()
 
     def fail_third_call(number, messages):
@@ -151,7 +152,7 @@ def test_a_failed_call_stops_the_send_and_every_task_is_reported_once(what, reas
         raise QueueNotFound(["default"])
 
     queue.fail = fail_third_call
-    app = make_app(queue, concurrency=2)
+    app = make_app(queue, concurrency=concurrency)
     payloads = [{"n": n} for n in range(200)]
 
     with pytest.raises(SendFailed) as raised:
@@ -162,14 +163,17 @@ def test_a_failed_call_stops_the_send_and_every_task_is_reported_once(what, reas
     assert len(all_ids) == 200
     sent, failed, unknown = fates(error, all_ids)
     third = set(queue.calls[2])
-    assert len(queue.calls) < 20  # stopped: not every one of the 20 batches was tried
+    if concurrency == 1:
+        assert len(queue.calls) == 3  # stopped at the failed call
     assert sent == {i for call in queue.calls for i in call} - third
     assert len(queue.inner.bodies("default")) == len(sent)
     if reason is None:
         assert unknown == third
     else:
         assert {error.failed[i].split(":")[0] for i in third} == {reason.split(":")[0]}
-    assert {error.failed[i] for i in failed - third} == {NOT_ATTEMPTED}
+    # With two threads, how many calls the other one made before the stop depends on timing.
+    assert all(error.failed[i] == NOT_ATTEMPTED for i in failed - third)
+    assert len(failed - third) == 200 - len(queue.calls) * 10
 
 
 def test_a_call_that_raises_before_anything_was_sent_raises_as_the_port_did():
