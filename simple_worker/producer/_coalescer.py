@@ -205,6 +205,8 @@ class Coalescer:
                     batch = pending.take()
                     if batch:
                         pending.busy |= pending.groups(batch)
+                        if pending.items:
+                            self._lock.notify()  # another thread keeps the rest's deadline
                         return queue, pending, batch
                     # Every message waits for its group's call in flight: woken by its end.
                 else:
