@@ -54,7 +54,7 @@ if _TYPE_CHECKING:  # for type checkers; at run time `__getattr__` imports each 
     from simple_worker.domain._schedule import Schedule
     from simple_worker.domain._task import Delivery, Task
     from simple_worker.ports.middleware import Dispatched, Middleware, Outcome
-    from simple_worker.producer._producer import TaskSender
+    from simple_worker.producer._sender import TaskSender
 
     __version__: str
 
@@ -98,7 +98,7 @@ _HOMES = {
     "simple_worker.domain._task": ["Delivery", "Task"],
     "simple_worker.consumer._current": ["current_task"],
     "simple_worker.ports.middleware": ["Dispatched", "Middleware", "Outcome"],
-    "simple_worker.producer._producer": ["TaskSender"],
+    "simple_worker.producer._sender": ["TaskSender"],
     "simple_worker.consumer._retry": ["ExponentialBackoff", "RetryIntervals", "RetryPolicy"],
     "simple_worker.consumer._worker": ["Worker"],
 }

@@ -42,6 +42,14 @@ logger = logging.getLogger(__name__)
 
 
 @attrs.frozen
+class Staged:
+    """Messages ready to send, and the stored bodies their pointers name, by task id."""
+
+    messages: list[OutgoingMessage]
+    stored: dict[str, PayloadPointer]
+
+
+@attrs.frozen
 class PayloadOffload:
     """Sends a producer's messages, those over the size limit through the payload store."""
 
@@ -62,20 +70,35 @@ class PayloadOffload:
             MessageTooLarge: even the pointer message is over ``limit``.
             Exception: whatever ``send_batch`` raises; the objects are deleted.
         """
-        stored: dict[str, PayloadPointer] = {}
+        staged = self.stage(registration.task_name, messages, limit)
         try:
-            outgoing = [
-                self._offload(registration.task_name, message, limit, stored)
-                for message in messages
-            ]
-            result = self.queue.send_batch(registration.queue, outgoing)
+            result = self.queue.send_batch(registration.queue, staged.messages)
         except Exception:
             # What the port raises means nothing was sent. An interrupt (not caught)
             # leaves the objects: a message may have gone out, and leftovers only cost.
+            self.discard(staged, [m.id for m in staged.messages])
+            raise
+        self.discard(staged, result.failed)
+        return result
+
+    def stage(self, task_name: str, messages: Sequence[OutgoingMessage], limit: int) -> Staged:
+        """Store the body of every message over ``limit``; return the messages to send.
+
+        Raises:
+            PayloadStoreError: the store failed; what had been stored is deleted.
+            MessageTooLarge: even the pointer message is over ``limit``.
+        """
+        stored: dict[str, PayloadPointer] = {}
+        try:
+            outgoing = [self._offload(task_name, message, limit, stored) for message in messages]
+        except Exception:
             self._discard(stored.values())
             raise
-        self._discard(stored[task_id] for task_id in result.failed if task_id in stored)
-        return result
+        return Staged(outgoing, stored)
+
+    def discard(self, staged: Staged, task_ids: Iterable[str]) -> None:
+        """Delete the stored bodies of these tasks (those the queue did not take), if any."""
+        self._discard(staged.stored[i] for i in task_ids if i in staged.stored)
 
     def _offload(
         self,

@@ -40,7 +40,11 @@ from simple_worker.ports.liveness import LivenessPort
 from simple_worker.ports.middleware import Middleware
 from simple_worker.ports.payload_store import PayloadStorePort
 from simple_worker.ports.queue import MAX_MESSAGE_SIZE, MAX_WAIT_SECONDS, QueuePort
-from simple_worker.producer._producer import Producer, TaskSender
+from simple_worker.producer._async import AsyncSending
+from simple_worker.producer._coalescer import Coalescer
+from simple_worker.producer._options import check_send_options
+from simple_worker.producer._producer import DEFAULT_SEND_CONCURRENCY, Producer
+from simple_worker.producer._sender import TaskSender
 
 __all__ = ["App"]
 
@@ -81,6 +85,15 @@ class App:
             (a Flask application context, Django's connection handling). A
             worker's own ``task_executor_cls`` overrides it. Also an attribute,
             which an application factory may set before a worker is made.
+        send_concurrency: the most SendMessageBatch calls one ``add_tasks`` keeps
+            in flight at once (1 to 64; default 16), and the ``send_window``'s
+            (up to 8 of them). On a FIFO queue a message group's batches still go
+            one after the other, in order.
+        send_window: share calls between ``add_task`` calls from many threads (or
+            coroutines): a task waits up to this many seconds (0 to 0.1) for others
+            to fill its SendMessageBatch, which goes at once when full (10 tasks).
+            Each caller still gets its own task id, or a `SendFailed` about its task
+            alone. Default None: every ``add_task`` is its own call. See `close`.
 
     Raises:
         ConfigurationError: ``max_message_size`` is out of range, or the large
@@ -102,7 +115,10 @@ class App:
         s3_endpoint_url: str | None = None,
         large_payload_store: PayloadStorePort | None = None,
         task_executor_cls: ExecutorFactory | None = None,
+        send_concurrency: int = DEFAULT_SEND_CONCURRENCY,
+        send_window: float | None = None,
     ) -> None:
+        check_send_options(send_concurrency, send_window)
         if not SQS_MIN_MESSAGE_SIZE <= max_message_size <= MAX_MESSAGE_SIZE:
             raise ConfigurationError(
                 f"max_message_size must be {SQS_MIN_MESSAGE_SIZE} to {MAX_MESSAGE_SIZE} "
@@ -136,7 +152,26 @@ class App:
             offload=PayloadOffload(self.large_payload_store, self.queue)
             if self.large_payload_store is not None
             else None,
+            send_concurrency=send_concurrency,
         )
+        if send_window is not None:
+            self._producer.coalescer = Coalescer(
+                self.queue.send_batch, window=send_window, concurrency=send_concurrency
+            )
+        self._async = AsyncSending(self._producer)
+
+    def close(self) -> None:
+        """Send the tasks waiting in the ``send_window``, then stop its sending threads.
+
+        Returns once each of them was sent or failed (its caller is told which).
+        The same for the tasks of ``add_task_async``, which always share calls.
+        Runs by itself at interpreter exit (``atexit``); call it earlier, e.g. from a
+        web framework's shutdown hook. Afterwards ``add_task`` (and its async form)
+        still works, each call on its own.
+        """
+        if self._producer.coalescer is not None:
+            self._producer.coalescer.close()
+        self._async.close()
 
     @classmethod
     def init(cls, queue_prefix: str = "", **options: Any) -> App:  # noqa: ANN401 - forwarded to App()
@@ -312,6 +347,45 @@ class App:
         self.schedules[declared.name] = declared
         return declared
 
+    async def add_task_async(
+        self, task_name: str, /, *positional: NoReturn, **payload: object
+    ) -> str:
+        """Enqueue one task from a coroutine, without blocking its event loop.
+
+        The task is validated on the loop before anything is awaited, so an invalid
+        one raises as from `add_task`; it then shares a SendMessageBatch call with
+        the tasks other coroutines (and threads, with ``send_window``) enqueue
+        meanwhile. A queue's size limit is looked up off the loop on its first use,
+        so `MessageTooLarge` and `QueueNotFound` may come after an await. A call
+        cancelled before its batch went out sends nothing.
+
+        Returns:
+            The task id, once the queue took the task.
+
+        Raises:
+            The errors of `add_task`; a `SendFailed` names this task alone.
+        """
+        if positional:
+            raise PositionalPayload(task_name, len(positional))
+        return await self._async.add_task(task_name, payload)
+
+    async def add_tasks_async(
+        self, task_name: str, payloads: Iterable[Mapping[str, Any]]
+    ) -> list[str]:
+        """Enqueue many tasks of one name from a coroutine, without blocking its event loop.
+
+        Every payload is validated on the loop before anything is awaited (a few
+        tens of microseconds each); the batches are sent from the loop's default
+        executor, as `add_tasks` sends them.
+
+        Returns:
+            The task ids, in the order of ``payloads``.
+
+        Raises:
+            The errors of `add_tasks`.
+        """
+        return await self._async.add_tasks(task_name, payloads)
+
     def with_options(
         self,
         *,
@@ -349,6 +423,7 @@ class App:
                 group_id=group_id,
                 deduplication_id=deduplication_id,
             ),
+            self._async,
         )
 
     def worker(

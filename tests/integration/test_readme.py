@@ -40,7 +40,7 @@ def test_the_readme_python_blocks_run(moto_server, sqs_client, monkeypatch, caps
         attributes = sqs_client.get_queue_attributes(
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
-        assert attributes["ApproximateNumberOfMessages"] == "102"
+        assert attributes["ApproximateNumberOfMessages"] == "103"
         assert "missing user_id; unexpected user" in capsys.readouterr().out
     finally:
         sqs_client.delete_queue(
