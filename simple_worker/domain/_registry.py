@@ -17,7 +17,7 @@ from simple_worker.domain._errors import (
 )
 from simple_worker.domain._options import TaskOptions
 from simple_worker.domain._queue_rules import check_queue_name, is_fifo_queue
-from simple_worker.domain._signature import HandlerSignature
+from simple_worker.domain._signature import HandlerSignature, is_coroutine_handler
 from simple_worker.domain._task import check_task_name
 
 
@@ -35,6 +35,8 @@ class Registration:
     queue: str
     defaults: TaskOptions = attrs.field(factory=TaskOptions)
     group_by: str | None = None
+    is_async: bool = False
+    """Whether the handler is an ``async def``: awaited on the worker's event loop."""
 
     @property
     def fifo(self) -> bool:
@@ -63,9 +65,9 @@ class TaskRegistry:
             InvalidTaskName: the name breaks the naming rules.
             InvalidQueueName: the queue name is not a valid SQS queue name.
             DuplicateTaskName: the name is taken.
-            UnsupportedHandler: the handler is asynchronous (``async def``, not
-                supported yet), cannot take keyword-only payloads, or ``group_by``
-                is not one of its parameters.
+            UnsupportedHandler: the handler is a generator or async generator
+                function, cannot take keyword-only payloads, or ``group_by`` is not
+                one of its parameters.
         """
         check_task_name(task_name)
         check_queue_name(queue)
@@ -83,6 +85,7 @@ class TaskRegistry:
             queue=queue,
             defaults=defaults or TaskOptions(),
             group_by=group_by,
+            is_async=is_coroutine_handler(handler),
         )
         self._registrations[task_name] = registration
         return registration

@@ -1,0 +1,203 @@
+"""Where ``async def`` handlers run: an asyncio event loop on a thread of its own.
+
+The worker makes one `TaskLoop` per process, on the first async task. A task
+thread admits a message (decodes it, finds its handler) and, for an async
+handler, takes one of the loop's slots and hands the coroutine over, then goes
+back to the buffer: no thread waits on a coroutine's awaits. While every slot is
+taken the task thread waits for one with the message in hand, so the worker
+receives no more than its threads, buffer and loop can hold.
+
+A task's outcome is settled (deleted, hidden for a retry, released) on one of a
+few settle threads, never on the loop: settling may call SQS, and a blocking call
+there would stall every coroutine. The slot is freed once the task is settled.
+
+A coroutine that blocks (``time.sleep``, a sync HTTP client) stops the whole
+loop, every other task with it: that is a bug in the handler, not something the
+loop can prevent; run such code with ``await asyncio.to_thread(...)``.
+
+`await_within` is the one place where a task's coroutine would be cancelled for
+running too long; `run_to_end` runs a coroutine from sync code (the testing
+worker, `Dispatcher.dispatch`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from simple_worker.ports.middleware import Dispatched
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CoroutineRunner = Callable[[Coroutine[Any, Any, Dispatched]], Dispatched]
+"""Runs a task's coroutine to its end and returns what became of the task."""
+
+DEFAULT_ASYNC_CONCURRENCY = 100
+"""Coroutines a worker process runs at once: sized for I/O-bound handlers.
+
+A waiting coroutine costs a few kilobytes and no thread, so a hundred cost little;
+past a few hundred, one process's CPU (JSON, SQS calls, the handlers' own code)
+is the limit rather than waiting. See docs/decisions.md.
+"""
+
+_SETTLE_THREADS = 4
+"""Threads that settle finished async tasks; settling seldom waits for SQS."""
+
+
+async def await_within(awaitable: Awaitable[T], time_limit: float | None) -> T:
+    """Await a task's coroutine; past ``time_limit`` seconds, cancel it.
+
+    The one place where a time limit cancels an async task: `asyncio.wait_for`
+    cancels the coroutine and raises `TimeoutError`. None: no limit.
+    """
+    if time_limit is None:
+        return await awaitable
+    return await asyncio.wait_for(awaitable, time_limit)
+
+
+def run_to_end(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end from sync code and return its result.
+
+    On a new event loop in this thread (as `asyncio.run`) when none runs here;
+    else, called from a coroutine (an async test calling ``run_all()``), on a new
+    loop on a thread of its own while this one waits: a thread cannot run a
+    second loop, nor wait on the loop it is running.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(
+        1, thread_name_prefix="simple-worker-test-loop"
+    ) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+Spawn = Callable[[str, Callable[[], None]], threading.Thread]
+"""Starts a named thread running a function (the worker's, which watches it)."""
+
+
+class TaskLoop:
+    """An event loop on its own thread, running up to ``concurrency`` task coroutines.
+
+    Args:
+        concurrency: how many task coroutines run at once (slots).
+        spawn: starts the loop's thread.
+    """
+
+    def __init__(self, concurrency: int, spawn: Spawn) -> None:
+        self.concurrency = concurrency
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._loop = asyncio.new_event_loop()
+        self._settlers = concurrent.futures.ThreadPoolExecutor(
+            min(_SETTLE_THREADS, concurrency), thread_name_prefix="simple-worker-settle"
+        )
+        self._lock = threading.Condition()
+        self._in_flight = 0
+        self._thread = spawn("event-loop", self._run)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a free slot; return whether one was taken."""
+        return self._slots.acquire(timeout=timeout)
+
+    def start(self, coroutine: Coroutine[Any, Any, T], settle: Callable[[T], None]) -> None:
+        """Run ``coroutine`` in a slot taken with `acquire`, then ``settle`` its result.
+
+        ``settle`` runs on a settle thread; the slot is freed after it returned.
+        Thread-safe; returns at once.
+        """
+        with self._lock:
+            self._in_flight += 1
+        asyncio.run_coroutine_threadsafe(self._run_task(coroutine, settle), self._loop)
+
+    async def _run_task(
+        self, coroutine: Coroutine[Any, Any, T], settle: Callable[[T], None]
+    ) -> None:
+        try:
+            result = await coroutine
+            await self._loop.run_in_executor(self._settlers, settle, result)
+        except BaseException as exc:  # never a task's own error (the dispatcher keeps those)
+            logger.exception(
+                "Internal error around an async task", extra={"error_type": type(exc).__name__}
+            )
+        finally:
+            self._slots.release()
+            with self._lock:
+                self._in_flight -= 1
+                self._lock.notify_all()
+
+    def in_flight(self) -> int:
+        """Return how many tasks hold a slot: running, or being settled."""
+        with self._lock:
+            return self._in_flight
+
+    def stop(self, timeout: float) -> bool:
+        """Let the tasks under way finish and settle, within ``timeout``; stop the loop.
+
+        Returns:
+            Whether they all finished. If not, the loop runs on in its (daemon)
+            thread, the rest left running as the process exits.
+        """
+        with self._lock:
+            finished = self._lock.wait_for(lambda: self._in_flight == 0, timeout)
+        if finished:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout)
+        self._settlers.shutdown(wait=False)
+        return finished
+
+
+class BlockingRunner:
+    """Runs coroutines to their end from sync code, one at a time, all on one event loop.
+
+    The loop is made on first use and closed by `close`: on this thread when no
+    loop runs here (like `asyncio.run`, but one loop for every coroutine, as a
+    worker has), else on a thread of its own while the caller waits (see
+    `run_to_end`).
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+            else:
+                self._thread = threading.Thread(
+                    target=self._loop.run_forever, name="simple-worker-test-loop", daemon=True
+                )
+                self._thread.start()
+        if self._thread is None:
+            return self._loop.run_until_complete(coroutine)
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def close(self) -> None:
+        """Close the loop, if one was made (its async generators first)."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        if self._thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join()
+            self._thread = None
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
