@@ -174,6 +174,8 @@ class Dispatcher:
                 executor = _async_executor(admitted, self.executor_factory(admitted.handler))
                 outcome = await await_within(executor.run_async(admitted.task), time_limit)
                 return outcome.error
+        except GeneratorExit:  # the coroutine itself is being closed: it must not go on
+            raise
         except BaseException as exc:  # noqa: BLE001 - as in _execute; the loop must never see it
             _log_executor_error(admitted, exc)
             return exc

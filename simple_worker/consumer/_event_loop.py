@@ -99,7 +99,10 @@ class TaskLoop:
             min(_SETTLE_THREADS, concurrency), thread_name_prefix="simple-worker-settle"
         )
         self._lock = threading.Condition()
-        self._in_flight = 0
+        self._in_flight: set[concurrent.futures.Future[None]] = set()
+        """Tasks holding a slot. Referenced here: a task the loop only knows by a weak
+        reference, waiting on a future nothing else holds, would be garbage-collected
+        mid-await, its coroutine closed wherever the collection happens to run."""
         self._thread = spawn("event-loop", self._run)
 
     def _run(self) -> None:
@@ -121,8 +124,14 @@ class TaskLoop:
         Thread-safe; returns at once.
         """
         with self._lock:
-            self._in_flight += 1
-        asyncio.run_coroutine_threadsafe(self._run_task(coroutine, settle), self._loop)
+            future = asyncio.run_coroutine_threadsafe(self._run_task(coroutine, settle), self._loop)
+            self._in_flight.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: concurrent.futures.Future[None]) -> None:
+        with self._lock:
+            self._in_flight.discard(future)
+            self._lock.notify_all()
 
     async def _run_task(
         self, coroutine: Coroutine[Any, Any, T], settle: Callable[[T], None]
@@ -130,20 +139,19 @@ class TaskLoop:
         try:
             result = await coroutine
             await self._loop.run_in_executor(self._settlers, settle, result)
+        except GeneratorExit:  # the coroutine is being closed: it must end, not go on
+            raise
         except BaseException as exc:  # never a task's own error (the dispatcher keeps those)
             logger.exception(
                 "Internal error around an async task", extra={"error_type": type(exc).__name__}
             )
         finally:
             self._slots.release()
-            with self._lock:
-                self._in_flight -= 1
-                self._lock.notify_all()
 
     def in_flight(self) -> int:
         """Return how many tasks hold a slot: running, or being settled."""
         with self._lock:
-            return self._in_flight
+            return len(self._in_flight)
 
     def stop(self, timeout: float) -> bool:
         """Let the tasks under way finish and settle, within ``timeout``; stop the loop.
@@ -153,7 +161,7 @@ class TaskLoop:
             thread, the rest left running as the process exits.
         """
         with self._lock:
-            finished = self._lock.wait_for(lambda: self._in_flight == 0, timeout)
+            finished = self._lock.wait_for(lambda: not self._in_flight, timeout)
         if finished:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout)

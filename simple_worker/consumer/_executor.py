@@ -109,6 +109,8 @@ class TaskExecutor:
             self.log_start(task)
             async with self.async_context():
                 await self.task_handler_fn(**task.payload)
+        except GeneratorExit:  # the coroutine itself is being closed (its loop is going away)
+            raise
         except BaseException as exc:  # noqa: BLE001 - whatever a handler raises fails its task only
             self.failure_handler(task, exc)
             return TaskOutcome(error=exc)
