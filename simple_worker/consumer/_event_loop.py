@@ -203,9 +203,11 @@ class BlockingRunner:
         loop, self._loop = self._loop, None
         if loop is None:
             return
-        if self._thread is not None:
+        if self._thread is None:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        else:
+            asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result()
             loop.call_soon_threadsafe(loop.stop)
             self._thread.join()
             self._thread = None
-        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()

@@ -1,0 +1,69 @@
+import asyncio
+import threading
+
+import pytest
+
+from simple_worker.consumer._event_loop import TaskLoop, await_within, run_to_end
+
+
+def spawn(name, target):
+    thread = threading.Thread(target=target, name=f"test-{name}", daemon=True)
+    thread.start()
+    return thread
+
+
+def test_await_within_without_a_limit_awaits_to_the_end():
+    async def answer():
+        await asyncio.sleep(0)
+        return 42
+
+    assert asyncio.run(await_within(answer(), None)) == 42
+
+
+def test_await_within_cancels_a_coroutine_past_its_limit():
+    cancelled = []
+
+    async def forever():
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(await_within(forever(), 0.01))
+    assert cancelled == [True]
+
+
+async def double(n):
+    await asyncio.sleep(0)
+    return 2 * n
+
+
+def test_run_to_end_runs_a_coroutine_from_sync_code_and_from_inside_a_loop():
+    async def inside():
+        return run_to_end(double(3))
+
+    assert run_to_end(double(2)) == 4
+    assert asyncio.run(inside()) == 6
+
+
+def test_a_task_loop_runs_up_to_its_slots_settles_each_result_and_stops_when_all_are_done():
+    loop = TaskLoop(2, spawn)
+    settled = []
+    gate = threading.Event()
+
+    async def wait_then(n):
+        while not gate.is_set():
+            await asyncio.sleep(0.005)
+        return n
+
+    for n in range(2):
+        assert loop.acquire(1)
+        loop.start(wait_then(n), settled.append)
+    assert not loop.acquire(0)  # both slots taken
+    assert loop.in_flight() == 2
+    gate.set()
+    assert loop.stop(10)
+    assert sorted(settled) == [0, 1]
+    assert loop.in_flight() == 0
