@@ -40,8 +40,9 @@ MIN_MAX_RECEIVE_COUNT = 5
 
 A worker that stops or is killed hands back every message it holds with one more
 receive: by default up to max(20, 2 x threads) buffered ones (with async
-handlers, at least async_concurrency // 2), and the running ones if killed. Under repeated restarts bench/receive_counts.py measured tasks that
-never failed yet first completed on their 4th receive or later in 14 of 19 runs,
+handlers, at least async_concurrency // 2), and the running ones if killed.
+Under repeated restarts bench/receive_counts.py measured tasks that never
+failed yet first completed on their 4th receive or later in 14 of 19 runs,
 small buffers and quick tasks included, and as late as the 7th (11th under
 graceful stops) with the default buffer (docs/operations.md).
 """
