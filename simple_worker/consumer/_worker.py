@@ -128,6 +128,7 @@ class Worker:
         """The first thread that died, and of what."""
         self._loop: TaskLoop | None = None
         """Where async tasks run; made for the first one."""
+        self._loop_lock = threading.Lock()
 
     def start(self) -> None:
         """Consume until `stop` is called or SIGTERM/SIGINT arrives; then stop gracefully.
@@ -422,7 +423,7 @@ class Worker:
         loop.start(self._dispatcher.run_async(admitted), self._settle_async)
 
     def _task_loop(self) -> TaskLoop:
-        with self._counts_lock:
+        with self._loop_lock:
             if self._loop is None:
                 self._loop = TaskLoop(self.options.async_concurrency, self._spawn)
             return self._loop
