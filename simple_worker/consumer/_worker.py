@@ -114,12 +114,10 @@ class Worker:
         self._started = False
         self._infos: dict[str, QueueInfo] = {}
         self._receive_visibility: dict[str, int | None] = {}
+        self._with_async = _runs_async(dispatcher, self.queue_names)
         self._held = HeldMessages(
             clock,
-            options.capacity(
-                len(self.queue_names),
-                with_async=_runs_async(dispatcher, self.queue_names),
-            ),
+            options.capacity(len(self.queue_names), with_async=self._with_async),
             options.weights(self.queue_names),
         )
         self._deleter = DeleteBatcher(queue, clock, options.delete_max_wait)
@@ -226,11 +224,17 @@ class Worker:
             return None
 
     def _run(self) -> None:
+        fields: dict[str, object] = {"queues": self.queue_names, "threads": self.options.threads}
+        coroutines = ""
+        if self._with_async:
+            fields["async_concurrency"] = self.options.async_concurrency
+            coroutines = f" and up to {self.options.async_concurrency} coroutine(s)"
         logger.info(
-            "Worker started on %s with %d thread(s)",
+            "Worker started on %s with %d thread(s)%s",
             ", ".join(self.queue_names),
             self.options.threads,
-            extra={"queues": self.queue_names, "threads": self.options.threads},
+            coroutines,
+            extra=fields,
         )
         self._dispatcher.middleware.worker_started(self)
         try:

@@ -365,3 +365,14 @@ def test_a_coroutine_still_running_at_the_end_of_the_budget_is_left_to_sqs(
     assert worker.gave_up
     assert "Task stuck still running at the end of the 1 s shutdown budget" in caplog.text
     assert len(memory.bodies("default")) == 1
+
+
+def test_the_started_line_says_how_many_coroutines_may_run(app, worker_running, caplog):
+    async def handler():
+        pass
+
+    app.register_task_handler("t")(handler)
+    with caplog.at_level("INFO"), worker_running(app.worker(async_concurrency=7, wait_seconds=1)):
+        pass
+
+    assert "Worker started on default with 1 thread(s) and up to 7 coroutine(s)" in caplog.text
