@@ -8,8 +8,10 @@ taken the task thread waits for one with the message in hand, so the worker
 receives no more than its threads, buffer and loop can hold.
 
 A task's outcome is settled (deleted, hidden for a retry, released) on one of a
-few settle threads, never on the loop: settling may call SQS, and a blocking call
-there would stall every coroutine. The slot is freed once the task is settled.
+few settle threads when settling may call SQS (a blocking call on the loop would
+stall every coroutine); one the caller says settles without waiting (a success:
+its delete is only queued for the delete batcher) is settled on the loop, which
+spares a thread hop per task. The slot is freed once the task is settled.
 
 A coroutine that blocks (``time.sleep``, a sync HTTP client) stops the whole
 loop, every other task with it: that is a bug in the handler, not something the
@@ -117,14 +119,23 @@ class TaskLoop:
         """Wait up to ``timeout`` seconds for a free slot; return whether one was taken."""
         return self._slots.acquire(timeout=timeout)
 
-    def start(self, coroutine: Coroutine[Any, Any, T], settle: Callable[[T], None]) -> None:
+    def start(
+        self,
+        coroutine: Coroutine[Any, Any, T],
+        settle: Callable[[T], None],
+        *,
+        settles_at_once: Callable[[T], bool] = lambda _: False,
+    ) -> None:
         """Run ``coroutine`` in a slot taken with `acquire`, then ``settle`` its result.
 
-        ``settle`` runs on a settle thread; the slot is freed after it returned.
-        Thread-safe; returns at once.
+        ``settle`` runs on a settle thread, or on the loop itself for a result
+        ``settles_at_once`` says it settles without waiting on anything; the slot
+        is freed after it returned. Thread-safe; returns at once.
         """
         with self._lock:
-            future = asyncio.run_coroutine_threadsafe(self._run_task(coroutine, settle), self._loop)
+            future = asyncio.run_coroutine_threadsafe(
+                self._run_task(coroutine, settle, settles_at_once), self._loop
+            )
             self._in_flight.add(future)
         future.add_done_callback(self._forget)
 
@@ -134,11 +145,17 @@ class TaskLoop:
             self._lock.notify_all()
 
     async def _run_task(
-        self, coroutine: Coroutine[Any, Any, T], settle: Callable[[T], None]
+        self,
+        coroutine: Coroutine[Any, Any, T],
+        settle: Callable[[T], None],
+        settles_at_once: Callable[[T], bool],
     ) -> None:
         try:
             result = await coroutine
-            await self._loop.run_in_executor(self._settlers, settle, result)
+            if settles_at_once(result):
+                settle(result)
+            else:
+                await self._loop.run_in_executor(self._settlers, settle, result)
         except GeneratorExit:  # the coroutine is being closed: it must end, not go on
             raise
         except BaseException as exc:  # never a task's own error (the dispatcher keeps those)

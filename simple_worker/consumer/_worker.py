@@ -424,7 +424,12 @@ class Worker:
         loop = self._task_loop()
         while not loop.acquire(_TICK):
             pass  # the loop is full: wait with the message, so no more is taken
-        loop.start(self._dispatcher.run_async(admitted), self._settle_async)
+        loop.start(
+            self._dispatcher.run_async(admitted),
+            self._settle_async,
+            # A success only queues its delete: no SQS call waits on the loop.
+            settles_at_once=lambda dispatched: dispatched.outcome is Outcome.SUCCEEDED,
+        )
 
     def _task_loop(self) -> TaskLoop:
         with self._loop_lock:

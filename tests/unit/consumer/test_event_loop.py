@@ -67,3 +67,20 @@ def test_a_task_loop_runs_up_to_its_slots_settles_each_result_and_stops_when_all
     assert loop.stop(10)
     assert sorted(settled) == [0, 1]
     assert loop.in_flight() == 0
+
+
+def test_a_result_that_settles_at_once_is_settled_on_the_loop_the_others_on_a_settle_thread():
+    loop = TaskLoop(4, spawn)
+    where = {}
+
+    def settle(n):
+        where[n] = threading.current_thread().name
+
+    for n in range(4):
+        assert loop.acquire(1)
+        loop.start(double(n), settle, settles_at_once=lambda result: result % 4 == 0)
+    assert loop.stop(10)
+
+    assert where[0] == where[4] == "test-event-loop"
+    assert where[2].startswith("simple-worker-settle")
+    assert where[6].startswith("simple-worker-settle")
