@@ -50,6 +50,26 @@ def out(text: str = "") -> None:
     sys.stdout.flush()
 
 
+def confirmed_by_name(name: str, question: str, *, what: str) -> bool:
+    """Ask on the terminal to type ``name`` after ``question``; return whether it was typed.
+
+    Raises:
+        ConfigurationError: there is no terminal to ask on (pass ``--yes`` instead).
+    """
+    if not sys.stdin.isatty():
+        raise ConfigurationError(
+            f"Refusing to {what} without confirmation: there is no terminal to ask on. "
+            "Pass --yes to go ahead anyway."
+        )
+    sys.stderr.write(f"{question} Type the queue's name to confirm: ")
+    sys.stderr.flush()
+    try:
+        answer = input()
+    except EOFError:
+        answer = ""
+    return answer.strip() == name
+
+
 def err(text: str) -> None:
     """Write a line for the person at the terminal (progress, prompts, errors) on stderr."""
     sys.stderr.write(text + "\n")

@@ -18,33 +18,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import TYPE_CHECKING
 
 import attrs
 
 from simple_worker.adapters.sqs._admin import SQSAdmin
 from simple_worker.cli._common import EXIT_OK, add_app_argument, app_queue, out, positive_int
+from simple_worker.cli._dead_letters import (
+    RECEIVE_VISIBILITY,
+    Unreadable,
+    read_dead_letters,
+    read_task,
+    why_unrunnable,
+)
 from simple_worker.cli._loading import load_app
-from simple_worker.domain._envelope import decode_envelope, format_timestamp
+from simple_worker.cli._redrive import add_redrive_parser
+from simple_worker.domain._envelope import format_timestamp
 from simple_worker.domain._errors import (
     ConfigurationError,
-    MessageDecodeError,
-    PayloadMismatch,
-    UnknownTask,
 )
 from simple_worker.domain._excerpt import (
     NAME_BYTES,
-    PLACE_BYTES,
-    REASON_BYTES,
     excerpt,
 )
-from simple_worker.domain._payload_pointer import find_pointer
 from simple_worker.ports.queue import (
-    MAX_BATCH_SIZE,
-    QueuePort,
     ReceivedMessage,
-    VisibilityChange,
 )
 
 if TYPE_CHECKING:
@@ -52,15 +50,10 @@ if TYPE_CHECKING:
 
     from simple_worker.cli._common import Commands
     from simple_worker.domain._registry import TaskRegistry
-    from simple_worker.domain._task import Task
 
-RECEIVE_VISIBILITY = 30
-"""Seconds a message being read stays hidden, should the command die before releasing it."""
 DEFAULT_LIMIT = 10
 PAYLOAD_BYTES = 200
 """A payload's excerpt in the listing, without ``--full``."""
-_READ_BUDGET = 20.0
-"""Seconds of receiving at most, well within `RECEIVE_VISIBILITY`."""
 
 _HOW_IT_READS = (
     "It moves and deletes nothing: each message is received with a visibility timeout of "
@@ -112,6 +105,7 @@ def register(commands: Commands) -> None:
         help=f"print whole payloads (default: cut to about {PAYLOAD_BYTES} characters)",
     )
     show.set_defaults(run=run_show)
+    add_redrive_parser(actions, "redrive")
 
 
 @attrs.frozen
@@ -148,8 +142,8 @@ def explain(message: ReceivedMessage, registry: TaskRegistry, *, full: bool) -> 
     """Return what ``message`` is and why a worker with ``registry`` would not run it now."""
     payload_budget = max(_full_budget(message.body), PAYLOAD_BYTES) if full else PAYLOAD_BYTES
     message_id = excerpt(message.message_id, NAME_BYTES)
-    task = _read(message.body)
-    if isinstance(task, str):
+    task = read_task(message.body)
+    if isinstance(task, Unreadable):
         return DeadLetter(
             message_id=message_id,
             task_name=None,
@@ -157,7 +151,7 @@ def explain(message: ReceivedMessage, registry: TaskRegistry, *, full: bool) -> 
             enqueued_at=None,
             receive_count=message.receive_count,
             payload=excerpt(message.body, payload_budget),
-            reason=task,
+            reason=task.reason,
         )
     payload = json.dumps(dict(task.payload), ensure_ascii=True)
     return DeadLetter(
@@ -173,35 +167,12 @@ def explain(message: ReceivedMessage, registry: TaskRegistry, *, full: bool) -> 
     )
 
 
-def _read(body: str) -> Task | str:
-    """Return the task ``body`` carries, or why no task can be read from it here."""
-    try:
-        pointer = find_pointer(body)
-        if pointer is not None:
-            return f"large payload at {excerpt(str(pointer), PLACE_BYTES)}"
-        return decode_envelope(body)
-    except MessageDecodeError as error:
-        return f"not a task envelope: {excerpt(error.reason, REASON_BYTES)}"
-
-
 def _why_not(
     name: str, payload: Mapping[str, object], registry: TaskRegistry, receive_count: int
 ) -> str:
-    try:
-        registration = registry.get(name)
-    except UnknownTask:
-        return f"unknown task {excerpt(name, NAME_BYTES)}: no handler is registered for it"
-    try:
-        registration.signature.check(payload)
-    except PayloadMismatch as error:
-        problems = []
-        if error.missing:
-            problems.append("missing " + ", ".join(excerpt(k, NAME_BYTES) for k in error.missing))
-        if error.unexpected:
-            problems.append(
-                "unexpected " + ", ".join(excerpt(k, NAME_BYTES) for k in error.unexpected)
-            )
-        return f"payload does not fit the handler: {'; '.join(problems)}"
+    refusal = why_unrunnable(name, payload, registry)
+    if refusal is not None:
+        return refusal
     # The count includes this command's own receive.
     before = receive_count - 1
     if before <= 0:
@@ -212,38 +183,6 @@ def _why_not(
 def _full_budget(text: str) -> int:
     # An escaped character takes at most 12 bytes (a surrogate pair): nothing is cut.
     return 12 * len(text) + 64
-
-
-def read_dead_letters(port: QueuePort, queue: str, limit: int) -> list[ReceivedMessage]:
-    """Receive up to ``limit`` distinct messages of ``queue``; make them all visible again.
-
-    Every receipt received, duplicates included, is released (visibility 0) before
-    this returns or raises.
-    """
-    received: dict[str, ReceivedMessage] = {}
-    receipts: list[str] = []
-    deadline = time.monotonic() + _READ_BUDGET
-    try:
-        while len(received) < limit and time.monotonic() < deadline:
-            batch = port.receive_batch(
-                queue,
-                max_messages=min(MAX_BATCH_SIZE, limit - len(received)),
-                visibility_timeout=RECEIVE_VISIBILITY,
-            )
-            if not batch:
-                break
-            receipts += [m.receipt for m in batch]
-            fresh = [m for m in batch if m.message_id not in received]
-            if not fresh:
-                break
-            for message in fresh:
-                received.setdefault(message.message_id, message)
-    finally:
-        if receipts:
-            port.change_visibility_batch(
-                queue, [VisibilityChange(receipt, 0) for receipt in receipts]
-            )
-    return list(received.values())[:limit]
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -15,6 +14,7 @@ from simple_worker.cli._common import (
     EXIT_OK,
     add_app_argument,
     app_queue,
+    confirmed_by_name,
     err,
     out,
 )
@@ -199,25 +199,14 @@ def run_purge(args: argparse.Namespace) -> int:
                 f"{queue.name} has no redrive policy, so no dead-letter queue."
             )
         queue = admin.details(queue.redrive.dead_letter_queue)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise ConfigurationError(
-                f"Refusing to purge {queue.name} without confirmation: there is no terminal "
-                "to ask on. Pass --yes to purge anyway."
-            )
-        count = queue.stats.visible + queue.stats.in_flight + queue.stats.delayed
-        sys.stderr.write(
-            f"Purge {queue.name}: delete its {count} message(s) (approximately) for good? "
-            "Type the queue's name to confirm: "
-        )
-        sys.stderr.flush()
-        try:
-            answer = input()
-        except EOFError:
-            answer = ""
-        if answer.strip() != queue.name:
-            err("Not purged.")
-            return EXIT_FAILURE
+    count = queue.stats.visible + queue.stats.in_flight + queue.stats.delayed
+    if not args.yes and not confirmed_by_name(
+        queue.name,
+        f"Purge {queue.name}: delete its {count} message(s) (approximately) for good?",
+        what=f"purge {queue.name}",
+    ):
+        err("Not purged.")
+        return EXIT_FAILURE
     admin.purge(queue)
     out(f"Purged {queue.name}: SQS deletes its messages within 60 seconds.")
     return EXIT_OK

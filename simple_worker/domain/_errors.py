@@ -271,6 +271,15 @@ class QueueNotFound(SimpleWorkerError):
         )
 
 
+HOW_TO_SET_CREDENTIALS = (
+    "Set them the standard AWS way: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE "
+    "(a profile in ~/.aws/credentials or ~/.aws/config, aws configure or aws sso login), or "
+    "an instance, task or pod role. A local emulator takes any pair, e.g. "
+    "AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test."
+)
+"""What every "no credentials" error says to do, whichever AWS service it called."""
+
+
 class QueueServiceError(SimpleWorkerError):
     """Raised when the queue service fails a call after the client's own retries."""
 
@@ -290,11 +299,8 @@ class CredentialsNotFound(QueueServiceError, ConfigurationError):
 
     def __init__(self, *, operation: str = "", queue: str = "") -> None:
         super().__init__(
-            f"No AWS credentials were found for SQS {operation} on queue {queue}. Set them "
-            "the standard AWS way: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE "
-            "(a profile in ~/.aws/credentials or ~/.aws/config, aws configure or aws sso "
-            "login), or an instance, task or pod role. A local emulator takes any pair, "
-            "e.g. AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test.",
+            f"No AWS credentials were found for SQS {operation} on queue {queue}. "
+            + HOW_TO_SET_CREDENTIALS,
             operation=operation,
             queue=queue,
         )

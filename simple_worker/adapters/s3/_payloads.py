@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from simple_worker.adapters.sqs._clients import (
     client_configuration,
@@ -23,6 +23,7 @@ from simple_worker.adapters.sqs._clients import (
     session_and_region,
 )
 from simple_worker.domain._errors import (
+    HOW_TO_SET_CREDENTIALS,
     ConfigurationError,
     MessageDecodeError,
     PayloadNotFound,
@@ -184,6 +185,14 @@ def _translate(operation: str, pointer: PayloadPointer) -> Iterator[None]:
         raise PayloadStoreError(
             f"S3 {operation} of {pointer} failed: {code}: {error.get('Message') or exc}. "
             f"{_hint(code, operation, pointer.bucket)}",
+            operation=operation,
+            bucket=pointer.bucket,
+            key=pointer.key,
+        ) from exc
+    except NoCredentialsError as exc:
+        raise PayloadStoreError(
+            f"S3 {operation} of {pointer} failed: no AWS credentials were found. "
+            + HOW_TO_SET_CREDENTIALS,
             operation=operation,
             bucket=pointer.bucket,
             key=pointer.key,

@@ -9,7 +9,7 @@ errors are translated here (`translate_errors`), so the command never sees them.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlparse
 
@@ -18,6 +18,7 @@ from simple_worker.adapters.sqs._admin_shapes import (
     MoveTask,
     QueueDetails,
     RedrivePolicy,
+    Route,
     message_size,
     queue_details,
     send_entry,
@@ -211,6 +212,7 @@ class SQSAdmin:
         wait_seconds: int = 1,
         run_id: str,
         skip: Collection[str] = (),
+        route: Callable[[str], Route] | None = None,
     ) -> MovedBatch:
         """Move up to ``max_messages`` messages: receive, send to ``destination``, delete.
 
@@ -229,8 +231,12 @@ class SQSAdmin:
             visibility_timeout: seconds the received messages stay hidden in ``source``.
             wait_seconds: long-poll time of the receive, 0 to 20.
             run_id: a short string unique to this redrive run.
-            skip: message ids that failed earlier in the run; received again, they
-                are left in ``source`` without another try.
+            skip: message ids that failed or were left earlier in the run; received
+                again, they are left in ``source`` without another try.
+            route: given a message's body, what to do with it: ``"move"`` (the default
+                for all), ``"leave"`` it in ``source`` (hidden until released or
+                ``visibility_timeout`` passes; its receipt is in `MovedBatch.left`), or
+                ``"drop"`` it: delete it from ``source`` without sending it anywhere.
 
         Raises:
             QueueNotFound: a queue does not exist any more.
@@ -247,6 +253,10 @@ class SQSAdmin:
                 MessageSystemAttributeNames=["All"],
             ).get("Messages", [])
         fresh = [m for m in received if m["MessageId"] not in skip]
+        routes = {m["MessageId"]: "move" if route is None else route(m["Body"]) for m in fresh}
+        left = {i: m["ReceiptHandle"] for m in fresh if routes[i := m["MessageId"]] == "leave"}
+        dropped = [m["ReceiptHandle"] for m in fresh if routes[m["MessageId"]] == "drop"]
+        fresh = [m for m in fresh if routes[m["MessageId"]] == "move"]
         too_large = {
             m["MessageId"]: f"MessageTooLong: {size} bytes, over {destination.name}'s "
             f"MaximumMessageSize of {destination.max_message_size} (not sent)"
@@ -272,25 +282,28 @@ class SQSAdmin:
                 error = exc  # delete what was certainly sent first, then report it
         sent = [fresh[int(i)] for i in sorted(outcome.succeeded, key=int)]
         not_deleted: dict[str, str] = {}
-        if sent:
+        if sent or dropped:
             with translate_errors("DeleteMessageBatch", source.name):
                 not_deleted = settle_receipts(
-                    delete_entries([m["ReceiptHandle"] for m in sent]),
+                    delete_entries([m["ReceiptHandle"] for m in sent] + dropped),
                     lambda batch: self._client.delete_message_batch(
                         QueueUrl=source.url, Entries=batch
                     ),
                 )
         if error is not None:
             raise error
+        sent_not_deleted = sum(m["ReceiptHandle"] in not_deleted for m in sent)
         return MovedBatch(
             received=len(received),
-            moved=len(sent) - len(not_deleted),
-            not_deleted=len(not_deleted),
+            moved=len(sent) - sent_not_deleted,
+            not_deleted=sent_not_deleted,
+            dropped=len(dropped) - (len(not_deleted) - sent_not_deleted),
+            left=left,
             failed={
                 **too_large,
                 **{fresh[int(i)]["MessageId"]: why for i, why in outcome.failed.items()},
             },
-            skipped=len(received) - len(fresh) - len(too_large),
+            skipped=len(received) - len(routes),
         )
 
 

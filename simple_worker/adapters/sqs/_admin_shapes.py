@@ -6,7 +6,7 @@ No boto3 at run time: SQS's types are only named for the type checker.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
@@ -69,6 +69,10 @@ class MoveTask:
     failure_reason: str = ""
 
 
+Route = Literal["move", "leave", "drop"]
+"""What `SQSAdmin.move_batch` does with one message it received."""
+
+
 @attrs.frozen
 class MovedBatch:
     """What one receive/send/delete round of `SQSAdmin.move_batch` did."""
@@ -81,7 +85,12 @@ class MovedBatch:
     failed: dict[str, str] = attrs.field(factory=dict)
     """Message id to why it was not sent; those stay in the source queue."""
     skipped: int = 0
-    """Received again after failing earlier in the run; not retried."""
+    """Received again after failing or being left earlier in the run; not retried."""
+    dropped: int = 0
+    """Deleted without being sent, as the caller's ``route`` asked."""
+    left: dict[str, str] = attrs.field(factory=dict)
+    """Message id to receipt of the ones the caller's ``route`` left in the source: hidden
+    for the receive's visibility timeout unless released sooner."""
 
 
 def message_size(message: MessageTypeDef) -> int:

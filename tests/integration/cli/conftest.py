@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -193,6 +194,34 @@ def run_main(cli_env, monkeypatch, capsys):
 
     yield run
     sys.modules.pop("cli_app", None)
+
+
+@pytest.fixture
+def on_a_terminal(cli_env):
+    """``on_a_terminal(answer, *args)``: run the command, its stdin a terminal holding ``answer``.
+
+    For the commands that ask before they delete (``purge``, ``redrive
+    --drop-if-unrunnable``): they ask only where stdin is a terminal.
+    """
+
+    def run(answer, *args):
+        controller, terminal = pty.openpty()
+        try:
+            os.write(controller, answer.encode())
+            return subprocess.run(  # noqa: S603 - our own command
+                [*COMMAND, *args],
+                cwd=HERE,
+                env=cli_env,
+                stdin=terminal,
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        finally:
+            os.close(terminal)
+            os.close(controller)
+
+    return run
 
 
 @pytest.fixture

@@ -1,11 +1,7 @@
 """``queues create``, ``check``, ``stats``, ``enqueue`` and ``purge``, end to end on moto."""
 
 import json
-import os
-import pty
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -346,7 +342,7 @@ def test_purge_refuses_without_a_terminal_unless_yes_is_given(
 
     refused = cli("purge", "cli_app:app", "--queue", "default")
     assert refused.returncode == 2
-    assert "Pass --yes to purge anyway" in refused.stderr
+    assert "Pass --yes to go ahead anyway" in refused.stderr
     assert counts("default") == (3, 0)
 
     purged = run_main("purge", "cli_app:app", "--queue", "default", "--yes")
@@ -356,44 +352,18 @@ def test_purge_refuses_without_a_terminal_unless_yes_is_given(
 
 
 def test_purge_asks_for_the_queue_name_on_a_terminal(
-    cli_env, create_queue, producer, counts, prefix, sqs_client, queue_url
+    on_a_terminal, create_queue, producer, counts, prefix, sqs_client, queue_url
 ):
     create_queue("default")
     sqs_client.send_message(QueueUrl=queue_url("default-dlq"), MessageBody="dead")
     producer.add_task("record", n=1)
 
-    wrong = _purge_on_a_terminal(cli_env, "default\n", "--dead-letter")
+    purge = ("purge", "cli_app:app", "--queue", "default", "--dead-letter")
+    wrong = on_a_terminal("default\n", *purge)
     assert wrong.returncode == 1
     assert counts("default-dlq") == (1, 0)
 
-    right = _purge_on_a_terminal(cli_env, f"{prefix}default-dlq\n", "--dead-letter")
+    right = on_a_terminal(f"{prefix}default-dlq\n", *purge)
     assert right.returncode == 0
     assert counts("default-dlq") == (0, 0)
     assert counts("default") == (1, 0)  # only the dead-letter queue was purged
-
-
-def _purge_on_a_terminal(env, answer, *args):
-    controller, terminal = pty.openpty()
-    try:
-        os.write(controller, answer.encode())
-        return subprocess.run(  # noqa: S603 - our own command
-            [
-                sys.executable,
-                "-m",
-                "simple_worker",
-                "purge",
-                "cli_app:app",
-                "--queue",
-                "default",
-                *args,
-            ],
-            cwd=HERE,
-            env=env,
-            stdin=terminal,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    finally:
-        os.close(terminal)
-        os.close(controller)

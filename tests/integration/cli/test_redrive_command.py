@@ -8,6 +8,8 @@ import json
 import signal
 from collections import Counter
 
+import pytest
+
 
 def fill_dead_letter_queue(sqs_client, url, count, *, fifo=False):
     """Send ``count`` numbered bodies (with a message attribute) to the queue at ``url``."""
@@ -185,3 +187,152 @@ def test_redrive_needs_a_dead_letter_queue(run_main, create_queue):
 
     assert result.returncode == 2
     assert "has no redrive policy: name its dead-letter queue with --dlq" in result.stderr
+
+
+# --- by message: --task and --drop-if-unrunnable -----------------------------------------
+
+
+def envelope(task_name, **payload):
+    """A task's body in its oldest wire format (task name and payload only)."""
+    return json.dumps({"task_name": task_name, "task_payload": payload})
+
+
+def fill_with_a_mix(sqs_client, url):
+    """5 runnable ``record``, 3 runnable ``fail``, 2 ``record`` that do not fit, 1 unknown
+    task, 2 bodies that are not tasks: 13 dead letters."""
+    bodies = [envelope("record", n=n) for n in range(5)]
+    bodies += [envelope("fail", n=n) for n in range(3)]
+    bodies += [envelope("record", m=1), envelope("record", n=1, colour="red")]
+    bodies += [envelope("nope", n=1), "not json", json.dumps({"hello": "<script>"})]
+    for start in range(0, len(bodies), 10):
+        sqs_client.send_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "MessageBody": body}
+                for i, body in enumerate(bodies[start : start + 10])
+            ],
+        )
+    return bodies
+
+
+def test_redrive_task_moves_only_that_task_and_leaves_the_rest_visible(
+    run_main, create_queue, sqs_client, queue_url, counts, drain, prefix
+):
+    create_queue("default")
+    bodies = fill_with_a_mix(sqs_client, queue_url("default-dlq"))
+
+    result = run_main("redrive", "cli_app:app", "--queue", "default", "--task", "fail")
+
+    assert result.returncode == 0, result.stderr
+    assert "(--task needs it)" in result.stderr
+    assert f"Moved 3 message(s) from {prefix}default-dlq" in result.stdout
+    assert f"Left 10 message(s) of other tasks in {prefix}default-dlq." in result.stdout
+    assert sorted(m["Body"] for m in drain("default")) == sorted(bodies[5:8])
+    # The others are visible again at once, not after the run's visibility timeout.
+    assert counts("default-dlq") == (10, 0)
+
+
+def test_redrive_drop_if_unrunnable_moves_the_runnable_and_deletes_the_refused(
+    run_main, create_queue, sqs_client, queue_url, counts, drain
+):
+    create_queue("default")
+    bodies = fill_with_a_mix(sqs_client, queue_url("default-dlq"))
+
+    result = run_main(
+        "redrive", "cli_app:app", "--queue", "default", "--drop-if-unrunnable", "--yes"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Dropped 5 message(s) that this app's workers would refuse (deleted)." in result.stdout
+    refused = result.stdout.split("Refused by this app's workers: ")[1]
+    assert "payload does not fit the handler: missing n; unexpected m (1)" in refused
+    assert "payload does not fit the handler: unexpected colour (1)" in refused
+    assert "unknown task nope: no handler is registered for it (1)" in refused
+    assert refused.count("not a task envelope") == 2
+    assert counts("default-dlq") == (0, 0)
+    assert sorted(m["Body"] for m in drain("default")) == sorted(bodies[:8])
+
+
+def test_redrive_task_and_drop_together_drop_only_within_the_task(
+    run_main, create_queue, sqs_client, queue_url, counts, drain
+):
+    create_queue("default")
+    bodies = fill_with_a_mix(sqs_client, queue_url("default-dlq"))
+
+    result = run_main(
+        "dlq",
+        "redrive",
+        "cli_app:app",
+        "--queue",
+        "default",
+        "--task",
+        "record",
+        "--drop-if-unrunnable",
+        "--yes",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Dropped 2 message(s)" in result.stdout
+    assert sorted(m["Body"] for m in drain("default")) == sorted(bodies[:5])
+    assert counts("default-dlq") == (6, 0)  # fail x3, the unknown task, the two non-tasks
+
+
+def test_redrive_dry_run_by_message_counts_what_would_happen_and_changes_nothing(
+    run_main, create_queue, sqs_client, queue_url, counts
+):
+    create_queue("default")
+    fill_with_a_mix(sqs_client, queue_url("default-dlq"))
+
+    result = run_main(
+        "redrive", "cli_app:app", "--queue", "default", "--task", "record",
+        "--drop-if-unrunnable", "--dry-run",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "would move 5 to" in result.stdout
+    assert "drop 2, leave 6" in result.stdout
+    assert counts("default-dlq") == (13, 0)
+    assert counts("default") == (0, 0)
+
+
+def test_redrive_drop_asks_first_and_refuses_without_a_terminal(
+    cli, on_a_terminal, create_queue, sqs_client, queue_url, counts, prefix
+):
+    create_queue("default")
+    fill_with_a_mix(sqs_client, queue_url("default-dlq"))
+    redrive = ("redrive", "cli_app:app", "--queue", "default", "--drop-if-unrunnable")
+
+    refused = cli(*redrive)
+    assert refused.returncode == 2
+    assert "Pass --yes" in refused.stderr
+
+    wrong = on_a_terminal(f"{prefix}default\n", *redrive)
+    assert wrong.returncode == 1
+    assert b"Not confirmed: nothing moved or dropped." in wrong.stderr
+    assert counts("default-dlq") == (13, 0)
+
+    right = on_a_terminal(f"{prefix}default-dlq\n", *redrive)
+    assert right.returncode == 0, right.stderr
+    assert counts("default-dlq") == (0, 0)
+    assert counts("default") == (8, 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--task", "record", "--method", "move-task"), "--task works with --method receive-send"),
+        (("--drop-if-unrunnable", "--yes", "--method", "move-task"), "--drop-if-unrunnable works"),
+        (("--yes",), "--yes goes with --drop-if-unrunnable only."),
+    ],
+)
+def test_redrive_by_message_refuses_options_it_cannot_honour(
+    run_main, create_queue, sqs_client, queue_url, counts, args, says
+):
+    create_queue("default")
+    fill_with_a_mix(sqs_client, queue_url("default-dlq"))
+
+    result = run_main("redrive", "cli_app:app", "--queue", "default", *args)
+
+    assert result.returncode == 2
+    assert says in result.stderr
+    assert counts("default-dlq") == (13, 0)

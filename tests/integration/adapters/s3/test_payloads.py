@@ -90,6 +90,19 @@ def test_an_unreachable_endpoint_is_a_store_error_naming_the_object(closed_port_
     assert raised.value.__cause__ is not None
 
 
+def test_no_credentials_is_a_store_error_that_says_how_to_set_them(monkeypatch, moto_server):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    store = S3PayloadStore("b", endpoint_url=moto_server, config=ONE_ATTEMPT)
+
+    with pytest.raises(PayloadStoreError) as raised:
+        store.get(PayloadPointer("b", "some-key"))
+
+    message = str(raised.value)
+    assert "S3 GetObject of s3://b/some-key failed: no AWS credentials were found." in message
+    assert "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in message
+
+
 def test_an_object_that_is_not_utf8_is_a_decode_error(moto_server, bucket, session, s3_client):
     s3_client.put_object(Bucket=bucket, Key="binary", Body=b"\xff\xfe\x00")
     store = S3PayloadStore(bucket, session=session, endpoint_url=moto_server)
