@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import functools
 import logging
+import queue
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -82,7 +85,10 @@ def run_to_end(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 Spawn = Callable[[str, Callable[[], None]], threading.Thread]
-"""Starts a named thread running a function (the worker's, which watches it)."""
+"""Starts a named daemon thread running a function (the worker's, which watches it)."""
+
+_SettleJob = tuple[Callable[[], None], "asyncio.Future[None]"]
+"""A settle to run on a settle thread, and the future the task's coroutine awaits."""
 
 
 class TaskLoop:
@@ -97,9 +103,14 @@ class TaskLoop:
         self.concurrency = concurrency
         self._slots = threading.BoundedSemaphore(concurrency)
         self._loop = asyncio.new_event_loop()
-        self._settlers = concurrent.futures.ThreadPoolExecutor(
-            min(_SETTLE_THREADS, concurrency), thread_name_prefix="simple-worker-settle"
-        )
+        # Daemon threads of our own, not an executor's: a settle stuck on an SQS call
+        # that never answers must not keep the process from exiting (executor threads
+        # are joined at exit), as no other SQS call of the worker does.
+        self._settle_jobs: queue.SimpleQueue[_SettleJob | None] = queue.SimpleQueue()
+        self._settlers = [
+            spawn(f"settle-{n}", self._settle_each)
+            for n in range(min(_SETTLE_THREADS, concurrency))
+        ]
         self._lock = threading.Condition()
         self._in_flight: set[concurrent.futures.Future[None]] = set()
         """Tasks holding a slot. Referenced here: a task the loop only knows by a weak
@@ -155,7 +166,9 @@ class TaskLoop:
             if settles_at_once(result):
                 settle(result)
             else:
-                await self._loop.run_in_executor(self._settlers, settle, result)
+                settled: asyncio.Future[None] = self._loop.create_future()
+                self._settle_jobs.put((functools.partial(settle, result), settled))
+                await settled
         except GeneratorExit:  # the coroutine is being closed: it must end, not go on
             raise
         except BaseException as exc:  # never a task's own error (the dispatcher keeps those)
@@ -180,10 +193,23 @@ class TaskLoop:
         with self._lock:
             finished = self._lock.wait_for(lambda: not self._in_flight, timeout)
         if finished:
+            for _ in self._settlers:
+                self._settle_jobs.put(None)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout)
-        self._settlers.shutdown(wait=False)
         return finished
+
+    def _settle_each(self) -> None:
+        """Run settle jobs until told to stop; hand each one's end to the loop."""
+        while (job := self._settle_jobs.get()) is not None:
+            work, settled = job
+            error: BaseException | None = None
+            try:
+                work()
+            except BaseException as exc:  # noqa: BLE001 - handed to the task, which logs it
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody awaits it
+                self._loop.call_soon_threadsafe(_resolve, settled, error)
 
 
 class BlockingRunner:
@@ -228,3 +254,13 @@ class BlockingRunner:
             self._thread.join()
             self._thread = None
         loop.close()
+
+
+def _resolve(settled: asyncio.Future[None], error: BaseException | None) -> None:
+    """End ``settled`` (on its loop) as its settle job ended."""
+    if settled.done():
+        return
+    if error is None:
+        settled.set_result(None)
+    else:
+        settled.set_exception(error)

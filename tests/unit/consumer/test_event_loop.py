@@ -82,5 +82,35 @@ def test_a_result_that_settles_at_once_is_settled_on_the_loop_the_others_on_a_se
     assert loop.stop(10)
 
     assert where[0] == where[4] == "test-event-loop"
-    assert where[2].startswith("simple-worker-settle")
-    assert where[6].startswith("simple-worker-settle")
+    assert where[2].startswith("test-settle-")
+    assert where[6].startswith("test-settle-")
+
+
+def test_a_settle_that_raises_is_logged_and_frees_its_slot(caplog):
+    loop = TaskLoop(1, spawn)
+
+    def settle(result):
+        raise RuntimeError("a bug in settling")
+
+    assert loop.acquire(1)
+    loop.start(double(1), settle)
+    assert loop.acquire(10)  # freed all the same
+    loop.start(double(2), lambda result: None)
+    assert loop.stop(10)
+
+    assert "Internal error around an async task" in caplog.text
+    assert "a bug in settling" in caplog.text
+
+
+def test_every_thread_of_a_task_loop_comes_from_spawn_so_none_holds_the_exit_up():
+    spawned = []
+
+    def spawn_recording(name, target):
+        thread = spawn(name, target)
+        spawned.append(thread)
+        return thread
+
+    loop = TaskLoop(2, spawn_recording)
+    assert loop.stop(10)
+    assert len(spawned) == 3  # the loop's and two settle threads
+    assert all(thread.daemon for thread in spawned)
