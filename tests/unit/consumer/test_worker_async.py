@@ -336,6 +336,9 @@ def test_stop_lets_running_coroutines_finish_deletes_them_and_releases_the_buffe
             wait_until(lambda: len(started) == 5 and worker.running_count() == 6)
             wait_until(lambda: worker.buffered_count() > 0)
             worker.stop()
+            # Let them finish once the buffer is closed: else a freed slot could
+            # take one more message in the moment before the stop closes it.
+            wait_until(lambda: worker.buffered_count() == 0)
         finally:
             go.set()
 
@@ -376,3 +379,24 @@ def test_the_started_line_says_how_many_coroutines_may_run(app, worker_running, 
         pass
 
     assert "Worker started on default with 1 thread(s) and up to 7 coroutine(s)" in caplog.text
+
+
+def test_the_heartbeat_keeps_a_long_coroutine_from_being_delivered_twice(
+    wait_until, worker_running
+):
+    memory = InMemoryQueue()
+    memory.create_queue("short", visibility_timeout=1)
+    app = App(queue=memory)
+    runs = []
+
+    @app.register_task_handler("long", queue="short")
+    async def long_task(n):
+        runs.append(n)
+        await asyncio.sleep(2.5)  # more than twice the queue's visibility timeout
+
+    app.add_tasks("long", [{"n": n} for n in range(3)])
+    with worker_running(app.worker(wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["succeeded"] == 3)
+
+    assert sorted(runs) == [0, 1, 2]
+    assert memory.bodies("short") == []
