@@ -96,7 +96,7 @@ class TaskLoop:
 
     Args:
         concurrency: how many task coroutines run at once (slots).
-        spawn: starts the loop's thread.
+        spawn: starts the loop's thread and its settle threads (daemon threads).
     """
 
     def __init__(self, concurrency: int, spawn: Spawn) -> None:
