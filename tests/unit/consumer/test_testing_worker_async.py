@@ -149,3 +149,16 @@ async def test_run_all_in_an_async_test_works_too(app):
     app.testing_worker().run_all()
 
     assert ran == ["fetch"]
+
+
+def test_current_task_is_seen_in_code_an_async_handler_runs_with_asyncio_to_thread(app):
+    seen = []
+
+    @app.register_task_handler("t")
+    async def handler():
+        seen.append(await asyncio.to_thread(lambda: current_task().name))
+
+    app.add_task("t")
+    app.testing_worker().run_all()
+
+    assert seen == ["t"]
