@@ -123,6 +123,7 @@ class Bench:
             self.drain(threads=16, sleep=0.01, tasks=max(n // 5, 100)),
             self.drain(threads=64, sleep=0.01, tasks=max(n // 2, 100)),
         ]
+        results["async"] = self.async_drains(n)
         results["latency"] = self.latency(tasks=200 if not self.args.quick else 50)
         results["idle"] = self.idle(idle)
         results["testing_worker"] = testing_worker_cost(20_000 if not self.args.quick else 2000)
@@ -173,7 +174,16 @@ class Bench:
         figures["calls_per_task"] = sum(steady.values()) / tasks
         return figures
 
-    def drain(self, *, threads: int, sleep: float, tasks: int) -> dict[str, Any]:
+    def async_drains(self, tasks: int) -> list[dict[str, Any]]:
+        """``async def`` tasks on the worker's event loop: no-op, and awaiting 50 ms."""
+        return [
+            self.drain(threads=1, sleep=0.0, tasks=tasks, async_concurrency=100),
+            self.drain(threads=1, sleep=0.05, tasks=max(tasks // 2, 100), async_concurrency=100),
+        ]
+
+    def drain(
+        self, *, threads: int, sleep: float, tasks: int, async_concurrency: int = 0
+    ) -> dict[str, Any]:
         """Measure a worker draining ``tasks``, at most ``backlog`` of them queued at a time.
 
         The first ``backlog`` are queued before the worker starts; four producer
@@ -192,13 +202,16 @@ class Bench:
         prefilled = backlog // 100
         with ThreadPoolExecutor(4) as producers:
             list(producers.map(send, chunks[:prefilled]))
-            worker = self._start_worker(prefix, tasks=tasks, threads=threads, sleep=sleep)
+            options = {"async-concurrency": async_concurrency} if async_concurrency else {}
+            worker = self._start_worker(
+                prefix, tasks=tasks, threads=threads, sleep=sleep, **options
+            )
             for chunk in chunks[prefilled:]:
                 while self._depth(url) >= backlog:
                     time.sleep(0.01)
                 producers.submit(send, chunk)
         figures = self._finish_worker(worker)
-        figures.update(threads=threads, sleep_ms=sleep * 1000)
+        figures.update(threads=threads, sleep_ms=sleep * 1000, async_concurrency=async_concurrency)
         figures["tasks_per_second"] = figures["tasks"] / figures["busy_seconds"]
         # CPU while tasks ran: start-up (imports, queue lookups) is not per-task work.
         figures["cpu_ms_per_task"] = figures["busy_cpu_seconds"] * 1000 / figures["tasks"]
@@ -326,6 +339,13 @@ def _print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
     for run in results["drain"]:
         add(
             f"drain, {run['threads']} thread(s), {run['sleep_ms']:.0f} ms tasks",
+            f"{run['tasks_per_second']:.0f} tasks/s, "
+            f"{run['cpu_ms_per_task'] * 1000:.0f} µs CPU/task, "
+            f"{run['max_rss_mib']:.0f} MiB RSS, {_per_task(run)}",
+        )
+    for run in results.get("async", ()):
+        add(
+            f"async drain, {run['async_concurrency']} at once, {run['sleep_ms']:.0f} ms tasks",
             f"{run['tasks_per_second']:.0f} tasks/s, "
             f"{run['cpu_ms_per_task'] * 1000:.0f} µs CPU/task, "
             f"{run['max_rss_mib']:.0f} MiB RSS, {_per_task(run)}",

@@ -12,6 +12,7 @@ the first task's start to the last one's end, and each task's latency from the
 from __future__ import annotations
 
 import argparse
+import asyncio
 import collections
 import itertools
 import json
@@ -30,16 +31,7 @@ from simple_worker.adapters import SQSQueue
 
 def main() -> None:
     """Run the worker and print its figures."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--prefix", required=True)
-    parser.add_argument("--queues", default="default")
-    parser.add_argument("--tasks", type=int, default=0, help="stop after this many; 0: never")
-    parser.add_argument("--seconds", type=float, default=0, help="stop after this long; 0: never")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--sleep", type=float, default=0.0, help="each task's sleep, seconds")
-    parser.add_argument("--cpu", type=int, help="pin this process to one CPU (Linux)")
-    args = parser.parse_args()
+    args = _arguments()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
 
@@ -64,6 +56,15 @@ def main() -> None:
         started = time.time()
         if args.sleep:
             time.sleep(args.sleep)
+        record(sent_at, started)
+
+    async def async_task(sent_at: float, n: int) -> None:
+        started = time.time()
+        if args.sleep:
+            await asyncio.sleep(args.sleep)
+        record(sent_at, started)
+
+    def record(sent_at: float, started: float) -> None:
         with lock:
             latencies.append(started - sent_at)
             if not span["first_start"]:
@@ -74,9 +75,10 @@ def main() -> None:
             if args.tasks and len(latencies) == args.tasks:
                 worker_box[0].stop()  # type: ignore[attr-defined]
 
+    handler = async_task if args.async_concurrency else task
     for queue_name in queue_names:
-        app.register_task_handler(f"task-{queue_name}", queue=queue_name)(task)
-    worker = app.worker(threads=args.threads)
+        app.register_task_handler(f"task-{queue_name}", queue=queue_name)(handler)
+    worker = app.worker(threads=args.threads, async_concurrency=args.async_concurrency or 100)
     worker_box.append(worker)
     if args.seconds:
         threading.Timer(args.seconds, worker.stop).start()
@@ -102,6 +104,25 @@ def main() -> None:
         ),
         flush=True,
     )
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--prefix", required=True)
+    parser.add_argument("--queues", default="default")
+    parser.add_argument("--tasks", type=int, default=0, help="stop after this many; 0: never")
+    parser.add_argument("--seconds", type=float, default=0, help="stop after this long; 0: never")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--sleep", type=float, default=0.0, help="each task's sleep, seconds")
+    parser.add_argument(
+        "--async-concurrency",
+        type=int,
+        default=0,
+        help="with N > 0, tasks are async def (awaiting asyncio.sleep), N at once",
+    )
+    parser.add_argument("--cpu", type=int, help="pin this process to one CPU (Linux)")
+    return parser.parse_args()
 
 
 def _cpu() -> float:

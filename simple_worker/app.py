@@ -21,6 +21,7 @@ from simple_worker.adapters.system._clock import SystemClock
 from simple_worker.adapters.system._interrupt import ThreadInterrupt
 from simple_worker.adapters.system._signals import stop_on_signals
 from simple_worker.consumer._dispatcher import Dispatcher
+from simple_worker.consumer._event_loop import DEFAULT_ASYNC_CONCURRENCY
 from simple_worker.consumer._executor import TaskExecutor
 from simple_worker.consumer._lambda_runner import DEFAULT_TIME_MARGIN, LambdaRunner
 from simple_worker.consumer._options import DEFAULT_SHUTDOWN_TIMEOUT, WorkerOptions
@@ -214,9 +215,10 @@ class App:
             InvalidTaskName: the name breaks the naming rules.
             InvalidQueueName: prefix + queue is not a valid SQS queue name.
             DuplicateTaskName: the name already has a handler.
-            UnsupportedHandler: the function is ``async def`` (not supported yet),
-                has positional-only parameters or ``*args``, or ``group_by`` is not
-                one of its parameters.
+            UnsupportedHandler: the function is a generator or an async generator
+                function, has positional-only parameters or ``*args``, or
+                ``group_by`` is not one of its parameters. (An ``async def`` is
+                fine: workers await it on their event loop.)
             InvalidTaskOptions: ``delay`` is out of range, or given for a FIFO queue.
             ConfigurationError: ``time_limit`` is not a positive number of seconds
                 (at most a week), or ``max_concurrency`` not a whole number of at
@@ -432,6 +434,7 @@ class App:
         task_executor_cls: ExecutorFactory | None = None,
         *,
         threads: int = 1,
+        async_concurrency: int = DEFAULT_ASYNC_CONCURRENCY,
         wait_seconds: int = MAX_WAIT_SECONDS,
         buffer_size: int | None = None,
         queue_weights: Mapping[str, int] | None = None,
@@ -454,11 +457,16 @@ class App:
                 queue a task is registered on.
             task_executor_cls: a `TaskExecutor` subclass to run tasks with;
                 default: the app's ``task_executor_cls``, else `TaskExecutor`.
-            threads: how many tasks run at once, each on its own thread.
+            threads: how many tasks of sync handlers run at once, each on its own
+                thread.
+            async_concurrency: how many tasks of ``async def`` handlers run at once,
+                as coroutines on the worker's event loop (its own thread); default
+                100, for I/O-bound handlers.
             wait_seconds: long-poll time of each receive, 0 to 20.
             buffer_size: how many received messages may wait for a thread, shared by
-                the queues; default ``max(20, 2 * threads)`` plus one per queue beyond
-                the first, so one receive of ten overlaps running tasks. Raised to the
+                the queues; default ``max(20, 2 * threads)`` (with async handlers, at
+                least ``async_concurrency // 2``) plus one per queue beyond the
+                first, so one receive of ten overlaps running tasks. Raised to the
                 number of queues: every queue's long poll needs a place.
             queue_weights: weights of queues, by name without the prefix (positive
                 ints; a queue not named weighs 1). While several queues have work, a
@@ -511,6 +519,7 @@ class App:
         configure_default_logging()
         options = WorkerOptions(
             threads=threads,
+            async_concurrency=async_concurrency,
             wait_seconds=wait_seconds,
             buffer_size=buffer_size,
             retry_policy=retry_policy,

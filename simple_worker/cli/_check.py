@@ -50,9 +50,10 @@ MIN_MAX_RECEIVE_COUNT = 5
 """Below this, worker restarts alone can dead-letter tasks that never failed.
 
 A worker that stops or is killed hands back every message it holds with one more
-receive: by default up to max(20, 2 x threads) buffered ones, and the running ones
-if killed. Under repeated restarts bench/receive_counts.py measured tasks that
-never failed yet first completed on their 4th receive or later in 14 of 19 runs,
+receive: by default up to max(20, 2 x threads) buffered ones (with async
+handlers, at least async_concurrency // 2), and the running ones if killed.
+Under repeated restarts bench/receive_counts.py measured tasks that never
+failed yet first completed on their 4th receive or later in 14 of 19 runs,
 small buffers and quick tasks included, and as late as the 7th (11th under
 graceful stops) with the default buffer (docs/operations.md).
 """
@@ -212,8 +213,9 @@ def _low_receive_count(receives: int, fix_command: str) -> Finding:
         f"its redrive policy moves a message to the dead-letter queue after {receives} "
         f"receive{'' if receives == 1 else 's'}, and every worker restart (a deploy, "
         "scaling in, a crash, an OOM kill) costs a receive to each message the worker "
-        "held but did not finish: by default up to max(20, 2 x threads) buffered ones, "
-        "and the running ones if it was killed, so a few restarts can dead-letter a "
+        "held but did not finish: by default up to max(20, 2 x threads) buffered ones "
+        "(with async handlers, at least half of --async-concurrency), and the running "
+        "ones if it was killed, so a few restarts can dead-letter a "
         "task that never failed",
         f"raise maxReceiveCount to {MIN_MAX_RECEIVE_COUNT} or more, 10 where workers may "
         f"be killed repeatedly (e.g. {fix_command} --max-receive-count 10 --update)",

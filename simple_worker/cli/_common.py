@@ -10,6 +10,7 @@ from simple_worker._wiring import worker_observers
 from simple_worker.adapters.observability._http_server import DEFAULT_HOST
 from simple_worker.app import App
 from simple_worker.cli._loading import load_app
+from simple_worker.consumer._event_loop import DEFAULT_ASYNC_CONCURRENCY
 from simple_worker.consumer._executor import TaskExecutor
 from simple_worker.consumer._retry import ExponentialBackoff, RetryIntervals, RetryPolicy
 from simple_worker.consumer._worker import Worker
@@ -291,6 +292,7 @@ def build_worker(args: argparse.Namespace) -> tuple[App, Worker]:
         names,
         payload_logging(app.task_executor_cls) if getattr(args, "log_payloads", False) else None,
         threads=args.threads,
+        async_concurrency=getattr(args, "async_concurrency", DEFAULT_ASYNC_CONCURRENCY),
         queue_weights=weights,
         wait_seconds=args.wait_seconds,
         retry_policy=retry_policy(args),

@@ -109,6 +109,8 @@ def child_command(args: argparse.Namespace, parent_pid: int) -> list[str]:
     command += [
         "--threads",
         str(args.threads),
+        "--async-concurrency",
+        str(args.async_concurrency),
         "--wait-seconds",
         str(args.wait_seconds),
         "--log-level",

@@ -40,6 +40,7 @@ from simple_worker.cli._common import (
 )
 from simple_worker.cli._environment import read_from_environment
 from simple_worker.cli._supervisor import KILL_MARGIN, supervise
+from simple_worker.consumer._event_loop import DEFAULT_ASYNC_CONCURRENCY
 from simple_worker.consumer._options import DEFAULT_SHUTDOWN_TIMEOUT
 from simple_worker.consumer._time_limits import GRACE, HARD_LIMIT_FACTOR
 from simple_worker.consumer._worker import Worker
@@ -55,6 +56,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ENVIRONMENT_OPTIONS = (
     "queues",
     "threads",
+    "async_concurrency",
     "processes",
     "wait_seconds",
     "shutdown_timeout",
@@ -104,6 +106,14 @@ def register(commands: Commands) -> None:
         type=positive_int,
         default=1,
         help="tasks run at once per process (default: 1)",
+    )
+    parser.add_argument(
+        "--async-concurrency",
+        type=positive_int,
+        default=DEFAULT_ASYNC_CONCURRENCY,
+        metavar="N",
+        help="tasks of async def handlers run at once per process, as coroutines on one "
+        f"event loop (default: {DEFAULT_ASYNC_CONCURRENCY})",
     )
     parser.add_argument(
         "-p",

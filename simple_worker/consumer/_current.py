@@ -1,7 +1,9 @@
 """The task running on this thread, for handlers that need its id, queue or receive count.
 
-Set by the dispatcher around the executor, on the thread that runs the handler. A
-thread the handler starts itself does not see it: pass what it needs along.
+Set by the dispatcher around the executor, on the thread that runs the handler,
+or inside an ``async def`` handler's coroutine (a context variable: each
+coroutine sees its own task). A thread the handler starts itself does not see it:
+pass what it needs along (``asyncio.to_thread`` copies the context, so it does).
 """
 
 from __future__ import annotations

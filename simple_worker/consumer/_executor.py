@@ -14,6 +14,12 @@ handler itself (Python delivers signals, hence Ctrl-C, to the main thread), and
 letting it through would kill the thread, not the process. A handler that returns
 an awaitable instead of running (async code called without being awaited) fails
 with `HandlerReturnedAwaitable`.
+
+An ``async def`` handler is awaited by `run_async`, on the worker's event loop,
+inside `async_context()`; by default that enters `context()`, so a subclass
+written for sync handlers wraps async ones too. The same rule holds there: a
+coroutine's ``CancelledError``, ``SystemExit`` or ``KeyboardInterrupt`` fails its
+task, and never reaches the event loop (where it would stop every coroutine).
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from simple_worker.domain._errors import HandlerReturnedAwaitable
@@ -59,6 +65,18 @@ class TaskExecutor:
         """Wrap the handler call; override to enter your application's context."""
         yield
 
+    @asynccontextmanager
+    async def async_context(self) -> AsyncIterator[None]:
+        """Wrap an ``async def`` handler's await; by default, enters `context()` around it.
+
+        Override it for asynchronous set-up (``async with engine.connect(): ...``).
+        The default keeps one `context()` open across the handler's awaits, while
+        other coroutines run: right for a context kept in context variables (each
+        coroutine has its own), wrong for one kept in a thread-local.
+        """
+        with self.context():
+            yield
+
     def run(self, task: Task) -> TaskOutcome:
         """Call the handler with the task's payload inside `context()`.
 
@@ -73,6 +91,26 @@ class TaskExecutor:
             self.log_start(task)
             with self.context():
                 _refuse_awaitable(task, self.task_handler_fn(**task.payload))
+        except BaseException as exc:  # noqa: BLE001 - whatever a handler raises fails its task only
+            self.failure_handler(task, exc)
+            return TaskOutcome(error=exc)
+        self.success_handler(task)
+        return TaskOutcome()
+
+    async def run_async(self, task: Task) -> TaskOutcome:
+        """Await an ``async def`` handler with the task's payload inside `async_context()`.
+
+        The same hooks as `run`, called on the event loop's thread. Returns:
+            The outcome, as `run` does: ``error`` is whatever the handler (or the
+            context) raised, any `BaseException` included.
+        """
+        self.started_at = time.monotonic()
+        try:
+            self.log_start(task)
+            async with self.async_context():
+                await self.task_handler_fn(**task.payload)
+        except GeneratorExit:  # the coroutine itself is being closed (its loop is going away)
+            raise
         except BaseException as exc:  # noqa: BLE001 - whatever a handler raises fails its task only
             self.failure_handler(task, exc)
             return TaskOutcome(error=exc)

@@ -32,6 +32,7 @@ from simple_worker._large_payloads import payload_cleanup
 from simple_worker._log_fields import message_fields
 from simple_worker.consumer._deleter import log_failed_delete
 from simple_worker.consumer._dispatcher import Dispatcher
+from simple_worker.consumer._event_loop import BlockingRunner
 from simple_worker.consumer._held_visibility import HeldVisibilityChanges
 from simple_worker.consumer._lambda_event import SqsRecord, sqs_records
 from simple_worker.consumer._retry import RetryPolicy
@@ -89,6 +90,18 @@ class LambdaRunner:
         self._clock = clock
         self._retry_policy = retry_policy
         self._infos: dict[str, QueueInfo] = {}
+        # One event loop for the life of the execution environment, as a worker has
+        # one: what an async handler keeps between tasks (a client session) stays
+        # usable from one invocation to the next. Records still run one at a time.
+        self._loop = BlockingRunner()
+
+    def close(self) -> None:
+        """Close the event loop async handlers ran on, if one was made.
+
+        Lambda never needs it (the environment ends with its process); a test or
+        a script that calls the handler does, before it drops it.
+        """
+        self._loop.close()
 
     def __call__(self, event: object, context: object = None) -> BatchResponse:
         """Run a batch; return the records that did not succeed, for the mapping to keep.
@@ -188,7 +201,7 @@ class LambdaRunner:
         succeeded: set[str],
     ) -> bool:
         """Run one record and settle it; return whether its FIFO group stops here."""
-        dispatched = self._dispatcher.dispatch(message)
+        dispatched = self._dispatcher.dispatch(message, await_with=self._loop)
         settlement = settler.decide(
             dispatched,
             held_for=self._clock.monotonic() - started,

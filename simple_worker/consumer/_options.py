@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
+from simple_worker.consumer._event_loop import DEFAULT_ASYNC_CONCURRENCY
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.domain._errors import ConfigurationError
 from simple_worker.domain._limits import check_time_limit
@@ -39,10 +40,15 @@ class WorkerOptions:
     queue_weights: Mapping[str, int] = attrs.field(factory=dict, hash=False)
     time_limit: float | None = None
     hard_time_limit: float | None = None
+    async_concurrency: int = DEFAULT_ASYNC_CONCURRENCY
 
     def __attrs_post_init__(self) -> None:
         if self.threads < 1:
             raise ConfigurationError(f"threads must be at least 1; got {self.threads}.")
+        if self.async_concurrency < 1:
+            raise ConfigurationError(
+                f"async_concurrency must be at least 1; got {self.async_concurrency}."
+            )
         if not 0 <= self.wait_seconds <= MAX_WAIT_SECONDS:
             raise ConfigurationError(
                 f"wait_seconds must be 0 to {MAX_WAIT_SECONDS} (SQS's long-poll limit); "
@@ -68,17 +74,23 @@ class WorkerOptions:
                     f"got {weight!r}."
                 )
 
-    def capacity(self, queues: int) -> int:
+    def capacity(self, queues: int, *, with_async: bool = False) -> int:
         """Return the buffer's size for ``queues`` queues; each queue's long poll needs a place.
 
         ``buffer_size`` if given, raised to the number of queues. By default, room
         for a full batch beside one per thread (``max(20, 2 * threads)``), and one
         place more for each other queue's long poll, so that one busy queue among
-        idle ones receives as much at once as a lone queue.
+        idle ones receives as much at once as a lone queue. When some of the tasks
+        are async (``with_async``), the event loop's slots count as threads: at
+        least half of ``async_concurrency``, so that the loop's freed slots are
+        filled from the buffer while the next receives are under way.
         """
         if self.buffer_size is not None:
             return max(self.buffer_size, queues)
-        return max(2 * MAX_BATCH_SIZE, 2 * self.threads) + queues - 1
+        runners = 2 * self.threads
+        if with_async:
+            runners = max(runners, self.async_concurrency // 2)
+        return max(2 * MAX_BATCH_SIZE, runners) + queues - 1
 
     def weights(self, queue_names: Sequence[str]) -> dict[str, int]:
         """Return every consumed queue's weight, by full name.

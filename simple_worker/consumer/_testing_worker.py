@@ -3,16 +3,21 @@
 It drives the same `Dispatcher` as the real worker, so a task runs here exactly as
 it would in production (same decoding, signature check and executor), only on the
 caller's thread and without waiting for anything.
+
+``async def`` handlers run to their end before the next task, on one event loop
+per `TestingWorker.run_all` call (`BlockingRunner`); `TestingWorker.run_all_async`
+runs them on the caller's own loop instead, for async tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -20,6 +25,7 @@ from simple_worker._large_payloads import payload_cleanup
 from simple_worker._log_fields import message_fields
 from simple_worker.consumer._deleter import log_failed_delete
 from simple_worker.consumer._dispatcher import Dispatcher
+from simple_worker.consumer._event_loop import BlockingRunner, CoroutineRunner
 from simple_worker.consumer._retry import RetryPolicy
 from simple_worker.consumer._settler import Settler
 from simple_worker.consumer._visibility import held_visibility, receive_visibility
@@ -151,6 +157,12 @@ class TestingWorker:
         (``SystemExit``, ``KeyboardInterrupt``), as on the real worker; a handler
         that returns a coroutine fails with `HandlerReturnedAwaitable`.
 
+        ``async def`` handlers are awaited to their end, one task at a time, on an
+        event loop made for this call: in this thread, or on a thread of its own
+        when this thread already runs a loop (``run_all()`` called from an async
+        test: the test's loop then waits). For a handler that must run on the
+        test's own loop, use ``await run_all_async()``.
+
         Args:
             raise_errors: re-raise the first handler error (or the reason a message
                 could not run) at once, so the test fails loudly: the original
@@ -168,9 +180,37 @@ class TestingWorker:
                 the `TaskRefused` / `MessageDecodeError` of a message that cannot run;
                 a handler's ``KeyboardInterrupt`` in any case.
         """
+        runner = BlockingRunner()
+        try:
+            return self._run_with(runner, raise_errors, max_tasks)
+        finally:
+            runner.close()
+
+    async def run_all_async(
+        self, *, raise_errors: bool = True, max_tasks: int = DEFAULT_MAX_TASKS
+    ) -> RunReport:
+        """As `run_all`, for async tests: ``async def`` handlers run on the caller's loop.
+
+        So a handler may use what the test made on its loop (an async client, a
+        connection pool). The rest (receiving, sync handlers, settling) runs on a
+        thread, so the caller's loop is never blocked; tasks still run one at a time.
+        Works under any asyncio test runner (pytest-asyncio, anyio's pytest plugin
+        on its asyncio backend, `asyncio.run`).
+
+        Raises:
+            The same as `run_all`.
+        """
+        loop = asyncio.get_running_loop()
+
+        def on_callers_loop(coroutine: Coroutine[Any, Any, Dispatched]) -> Dispatched:
+            return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+        return await asyncio.to_thread(self._run_with, on_callers_loop, raise_errors, max_tasks)
+
+    def _run_with(self, runner: CoroutineRunner, raise_errors: bool, max_tasks: int) -> RunReport:
         self.dispatcher.middleware.worker_started(self)
         try:
-            return self._run_all(raise_errors, max_tasks)
+            return self._run_all(runner, raise_errors, max_tasks)
         finally:
             self.dispatcher.middleware.worker_stopped(self)
 
@@ -204,7 +244,7 @@ class TestingWorker:
             cleared += self.queue.purge(name)
         return cleared
 
-    def _run_all(self, raise_errors: bool, max_tasks: int) -> RunReport:
+    def _run_all(self, runner: CoroutineRunner, raise_errors: bool, max_tasks: int) -> RunReport:
         # As the worker: a queue whose visibility timeout is 0 is received with 30 s.
         described = {name: self.queue.describe(name) for name in self.queue_names}
         asked = {name: receive_visibility(info) for name, info in described.items()}
@@ -228,6 +268,7 @@ class TestingWorker:
                 )
                 self._run_batch(
                     batch,
+                    runner,
                     settler,
                     infos[queue_name],
                     runs,
@@ -240,6 +281,7 @@ class TestingWorker:
     def _run_batch(
         self,
         batch: Sequence[ReceivedMessage],
+        runner: CoroutineRunner,
         settler: Settler,
         info: QueueInfo,
         runs: list[Dispatched],
@@ -258,6 +300,7 @@ class TestingWorker:
             try:
                 run, stop_group = self._run_one(
                     message,
+                    runner,
                     settler,
                     info,
                     received_at=received_at,
@@ -278,6 +321,7 @@ class TestingWorker:
     def _run_one(
         self,
         message: ReceivedMessage,
+        runner: CoroutineRunner,
         settler: Settler,
         info: QueueInfo,
         *,
@@ -293,7 +337,7 @@ class TestingWorker:
             # An earlier task of this batch moved the clock past this one's visibility.
             dispatched = Dispatched(message, Outcome.EXPIRED)
         else:
-            dispatched = self.dispatcher.dispatch(message)
+            dispatched = self.dispatcher.dispatch(message, await_with=runner)
         settlement = settler.decide(
             dispatched,
             held_for=held_for,

@@ -110,6 +110,11 @@ class TimeLimits:
         self._by_receipt: dict[str, Watch] = {}
         self._stopped = threading.Event()
 
+    @property
+    def interrupts(self) -> bool:
+        """Whether tasks past their limit are interrupted (the worker), not only judged."""
+        return self._interrupts is not None
+
     def limit_of(self, own: float | None) -> float | None:
         """Return a task's limit: its own, else the default."""
         return own if own is not None else self.default

@@ -8,6 +8,9 @@ Threads and their jobs:
   queues and the buffer's size (see `BufferRoom`);
 - ``threads`` task threads take messages from the buffer and run them, taking
   turns between the queues that have messages by their weights (`WeightedTurns`);
+- with ``async def`` handlers, an event loop (`TaskLoop`) runs up to
+  ``async_concurrency`` of their coroutines; a task thread hands each over and
+  goes on, and settle threads settle them;
 - the visibility heartbeat (`VisibilityHeartbeat`) keeps every held message
   (buffered or running) invisible while it is held;
 - the delete batcher deletes finished tasks' messages ten at a time;
@@ -15,7 +18,7 @@ Threads and their jobs:
   no queue's receives have failed for longer than a minute.
 
 On `stop` (or SIGTERM/SIGINT) pollers stop, buffered messages are released at
-once (visibility 0), running tasks finish and are deleted, then `start` returns:
+once (visibility 0), running tasks (coroutines too) finish and are deleted, then `start` returns:
 within ``shutdown_timeout`` seconds of the stop, whatever the queue does. Past
 that budget the worker gives up, and logs, what is left: tasks still running
 (their messages are not deleted) and releases and deletes the queue has not
@@ -50,7 +53,8 @@ from simple_worker._large_payloads import payload_cleanup
 from simple_worker._log_fields import message_fields
 from simple_worker.consumer._buffer import HeldMessages
 from simple_worker.consumer._deleter import DeleteBatcher
-from simple_worker.consumer._dispatcher import Dispatcher
+from simple_worker.consumer._dispatcher import Admitted, Dispatcher
+from simple_worker.consumer._event_loop import TaskLoop
 from simple_worker.consumer._heartbeat import VisibilityHeartbeat
 from simple_worker.consumer._options import WorkerOptions
 from simple_worker.consumer._poller import RECEIVE_COUNTS, QueuePoller
@@ -79,7 +83,7 @@ from simple_worker.ports.queue import (
 logger = logging.getLogger(__name__)
 
 _TICK = 0.5  # how often idle threads look for a stop, in seconds
-_DELETE_MARGIN = 2.0  # seconds a delete call may take, for hurrying one (see _handle)
+_DELETE_MARGIN = 2.0  # seconds a delete call may take, for hurrying one (see _settle)
 _LIVENESS_INTERVAL = 5.0  # seconds between beats while the worker consumes normally
 _RECEIVE_FAILURE_GRACE = 60.0  # seconds of failing receives before beats stop
 _SETTLE_RESERVE = 2.0  # seconds at the end of the shutdown budget kept for the last deletes
@@ -119,9 +123,10 @@ class Worker:
         self._started = False
         self._infos: dict[str, QueueInfo] = {}
         self._receive_visibility: dict[str, int | None] = {}
+        self._with_async = _runs_async(dispatcher, self.queue_names)
         self._held = HeldMessages(
             clock,
-            options.capacity(len(self.queue_names)),
+            options.capacity(len(self.queue_names), with_async=self._with_async),
             options.weights(self.queue_names),
             _slots(dispatcher),
         )
@@ -132,6 +137,9 @@ class Worker:
         self._stuck: Watch | None = None
         """The first task that passed the hard time limit."""
         self._stuck_receipts: set[str] = set()
+        self._loop: TaskLoop | None = None
+        """Where async tasks run; made for the first one."""
+        self._loop_lock = threading.Lock()
 
     def start(self) -> None:
         """Consume until `stop` is called or SIGTERM/SIGINT arrives; then stop gracefully.
@@ -233,11 +241,17 @@ class Worker:
             return None
 
     def _run(self) -> None:
+        fields: dict[str, object] = {"queues": self.queue_names, "threads": self.options.threads}
+        coroutines = ""
+        if self._with_async:
+            fields["async_concurrency"] = self.options.async_concurrency
+            coroutines = f" and up to {self.options.async_concurrency} coroutine(s)"
         logger.info(
-            "Worker started on %s with %d thread(s)",
+            "Worker started on %s with %d thread(s)%s",
             ", ".join(self.queue_names),
             self.options.threads,
-            extra={"queues": self.queue_names, "threads": self.options.threads},
+            coroutines,
+            extra=fields,
         )
         self._dispatcher.middleware.worker_started(self)
         try:
@@ -310,7 +324,12 @@ class Worker:
             # A stuck task (past the hard limit) is not waited for: it cannot end.
             while runner.is_alive() and _left(tasks_end) > 0 and not self._only_stuck_left():
                 runner.join(min(_TICK, _left(tasks_end)))
-        if any(runner.is_alive() for runner in runners):
+        finished = not any(runner.is_alive() for runner in runners)
+        # Then the coroutines: none starts now that the task threads are done.
+        if self._loop is not None:
+            wait = 0.0 if self._only_stuck_left() else _left(tasks_end)
+            finished = self._loop.stop(wait) and finished
+        if not finished:
             self._gave_up = True
             if not self._only_stuck_left():  # a stuck task was logged when it got stuck
                 self._log_still_running(budget)
@@ -441,9 +460,49 @@ class Worker:
             if self._held.seconds_left(message) <= 0:
                 # Its visibility ran out while it waited (its extensions failed): SQS
                 # may have handed it to another worker already, so it does not start.
-                dispatched = Dispatched(message, Outcome.EXPIRED)
+                dispatched: Dispatched | Admitted = Dispatched(message, Outcome.EXPIRED)
             else:
-                dispatched = self._dispatcher.dispatch(message)
+                dispatched = self._dispatcher.admit(message)
+            if isinstance(dispatched, Admitted):
+                if dispatched.is_async:
+                    self._hand_to_loop(dispatched)  # settled once its coroutine ended
+                    return
+                dispatched = self._dispatcher.run(dispatched)
+        except BaseException:
+            self._release(self._held.finish(message, succeeded=False)[1])
+            raise
+        self._settle(message, dispatched)
+
+    def _hand_to_loop(self, admitted: Admitted) -> None:
+        """Start an async task on the event loop, once it has a free slot (see `TaskLoop`)."""
+        loop = self._task_loop()
+        while not loop.acquire(_TICK):
+            pass  # the loop is full: wait with the message, so no more is taken
+        loop.start(
+            self._dispatcher.run_async(admitted),
+            self._settle_async,
+            # A success only queues its delete: no SQS call waits on the loop.
+            settles_at_once=lambda dispatched: dispatched.outcome is Outcome.SUCCEEDED,
+        )
+
+    def _task_loop(self) -> TaskLoop:
+        with self._loop_lock:
+            if self._loop is None:
+                self._loop = TaskLoop(self.options.async_concurrency, self._spawn)
+            return self._loop
+
+    def _settle_async(self, dispatched: Dispatched) -> None:
+        try:
+            self._settle(dispatched.message, dispatched)
+        except BaseException as exc:  # as on a task thread: logged, the worker goes on
+            logger.exception(
+                "Internal error after running a task from %s",
+                dispatched.message.queue,
+                extra={**message_fields(dispatched.message), "error_type": type(exc).__name__},
+            )
+
+    def _settle(self, message: ReceivedMessage, dispatched: Dispatched) -> None:
+        try:
             settlement = self._settler.decide(
                 dispatched,
                 held_for=self._held.held_for(message),
@@ -489,6 +548,13 @@ class Worker:
 def _left(deadline: float) -> float:
     """Return the seconds until ``deadline`` (a `time.monotonic` time), 0 if past."""
     return max(deadline - time.monotonic(), 0.0)
+
+
+def _runs_async(dispatcher: Dispatcher, queue_names: Sequence[str]) -> bool:
+    """Return whether a task of one of ``queue_names`` has an ``async def`` handler."""
+    registry = dispatcher.registry
+    registrations = (registry.get(name) for name in registry.task_names())
+    return any(r.is_async and r.queue in queue_names for r in registrations)
 
 
 def _task_of(message: ReceivedMessage) -> Task | None:

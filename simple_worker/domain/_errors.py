@@ -121,7 +121,7 @@ _KEYWORD_ADVICE = (
 
 
 class UnsupportedHandler(RegistrationError):
-    """Raised when a handler cannot be run as registered (its signature, or ``async def``).
+    """Raised when a handler cannot be run as registered (its signature, or a generator).
 
     ``advice`` is the next step the message ends with; by default, how payloads bind.
     """
@@ -418,8 +418,9 @@ class HandlerReturnedAwaitable(SimpleWorkerError):
         self.returned = returned
         super().__init__(
             f"The handler of task {task_name!r} returned {returned} instead of running: "
-            "async handlers are not supported yet, and none of its code ran. Run it to "
-            "the end inside the handler, with asyncio.run(...) for now."
+            "none of its code ran. Register the async function itself (an async def "
+            "handler is awaited on the worker's event loop), or run it to the end inside "
+            "the handler."
         )
 
 

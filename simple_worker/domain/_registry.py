@@ -18,7 +18,7 @@ from simple_worker.domain._errors import (
 from simple_worker.domain._limits import check_max_concurrency, check_time_limit
 from simple_worker.domain._options import TaskOptions
 from simple_worker.domain._queue_rules import check_queue_name, is_fifo_queue
-from simple_worker.domain._signature import HandlerSignature
+from simple_worker.domain._signature import HandlerSignature, is_coroutine_handler
 from simple_worker.domain._task import check_task_name
 
 
@@ -40,6 +40,8 @@ class Registration:
     group_by: str | None = None
     time_limit: float | None = None
     max_concurrency: int | None = None
+    is_async: bool = False
+    """Whether the handler is an ``async def``: awaited on the worker's event loop."""
 
     @property
     def fifo(self) -> bool:
@@ -70,9 +72,9 @@ class TaskRegistry:
             InvalidTaskName: the name breaks the naming rules.
             InvalidQueueName: the queue name is not a valid SQS queue name.
             DuplicateTaskName: the name is taken.
-            UnsupportedHandler: the handler is asynchronous (``async def``, not
-                supported yet), cannot take keyword-only payloads, or ``group_by``
-                is not one of its parameters.
+            UnsupportedHandler: the handler is a generator or async generator
+                function, cannot take keyword-only payloads, or ``group_by`` is not
+                one of its parameters.
             ConfigurationError: ``time_limit`` is not a positive number of seconds,
                 or ``max_concurrency`` not a whole number of at least 1.
         """
@@ -96,6 +98,7 @@ class TaskRegistry:
             group_by=group_by,
             time_limit=time_limit,
             max_concurrency=max_concurrency,
+            is_async=is_coroutine_handler(handler),
         )
         self._registrations[task_name] = registration
         return registration

@@ -4,9 +4,9 @@ Payloads bind by name only. A handler is inspected once, at registration; the
 check per task is then two set operations. The matcher refuses, it never drops:
 an unexpected key is an error, not a silently ignored argument.
 
-Handlers are synchronous: an ``async def`` (or async generator) handler would
-return without running its body, so it is refused at registration until asyncio
-support lands.
+A handler is a plain function or an ``async def`` coroutine function (the worker
+awaits it on its event loop). An async generator function is refused at
+registration: calling it only makes an async generator, whose body no worker runs.
 """
 
 from __future__ import annotations
@@ -37,19 +37,20 @@ class HandlerSignature:
         """Inspect ``handler``.
 
         Raises:
-            UnsupportedHandler: it is asynchronous (see `async_kind`) or a
-                generator function (see `generator_kind`), it has
+            UnsupportedHandler: it is an async generator function (see
+                `async_kind`) or a generator function (see `generator_kind`), it has
                 positional-only parameters or ``*args``, or its signature cannot
                 be inspected.
         """
         kind = async_kind(handler)
-        if kind is not None:
+        if kind is not None and "generator" in kind:
             raise UnsupportedHandler(
                 task_name,
                 [],
-                f"it is {kind}",
-                "Async handlers are not supported yet: for now, wrap it in a plain "
-                "(sync) def that runs it with asyncio.run(...).",
+                f"it is {kind}: calling it would only make an async generator, and its "
+                "body would never run",
+                "Return instead of yield: make it a plain async def (awaited on the "
+                "worker's event loop), or iterate inside one.",
             )
         kind = generator_kind(handler)
         if kind is not None:
@@ -114,6 +115,15 @@ def async_kind(handler: Callable[..., Any]) -> str | None:
         if inspect.iscoroutinefunction(candidate):
             return f"{owner}a coroutine function (async def)"
     return None
+
+
+def is_coroutine_handler(handler: Callable[..., Any]) -> bool:
+    """Return whether calling ``handler`` makes a coroutine to await (an ``async def``).
+
+    Seen through as in `async_kind`; an async generator function is not one.
+    """
+    kind = async_kind(handler)
+    return kind is not None and "generator" not in kind
 
 
 def generator_kind(handler: Callable[..., Any]) -> str | None:

@@ -9,7 +9,7 @@ import attrs
 
 from simple_worker.domain._task import Task
 
-__all__ = ["ExecutorFactory", "ExecutorPort", "TaskOutcome"]
+__all__ = ["AsyncExecutorPort", "ExecutorFactory", "ExecutorPort", "TaskOutcome"]
 
 
 @attrs.frozen
@@ -37,6 +37,18 @@ class ExecutorPort(Protocol):
         ``KeyboardInterrupt``), is caught and returned in the outcome: it fails that
         task only. An executor that lets one through fails the task all the same
         (the dispatcher catches it); only returning normally is a success.
+        """
+
+
+class AsyncExecutorPort(ExecutorPort, Protocol):
+    """An executor that can also await an ``async def`` handler (as `TaskExecutor` does)."""
+
+    async def run_async(self, task: Task) -> TaskOutcome:
+        """Await the handler's coroutine with the task's payload as keyword arguments.
+
+        Called on the worker's event loop. As `run`: whatever the coroutine raises,
+        any `BaseException` included (``CancelledError`` too), is returned in the
+        outcome, never raised.
         """
 
 

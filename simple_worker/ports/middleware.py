@@ -55,9 +55,11 @@ class Dispatched:
 class Middleware(Protocol):
     """Observes messages and workers; subclass it for a no-op in each hook you do not write.
 
-    Methods are called on the task thread that runs the message (``worker_*`` on
-    the thread that starts and stops the worker), so a middleware shared by
-    several task threads must be thread-safe. See the README's "Middleware".
+    Methods are called on the task thread that runs the message (for an
+    ``async def`` handler, on the event loop's thread, inside the task's
+    coroutine; ``worker_*`` on the thread that starts and stops the worker), so a
+    middleware shared by several task threads must be thread-safe. See the
+    README's "Middleware".
     """
 
     def before_task(self, task: Task, message: ReceivedMessage) -> None:

@@ -220,12 +220,20 @@ def test_registering_a_handler_with_star_args_is_refused(app):
         app.register_task_handler("t")(lambda *args: None)
 
 
-def test_registering_an_async_handler_is_refused_and_leaves_the_name_unregistered(app):
-    with pytest.raises(UnsupportedHandler, match="Async handlers are not supported yet"):
+def test_registering_an_async_handler_returns_it_unchanged_and_takes_tasks(app):
+    async def notify(user_id):
+        pass
+
+    assert app.register_task_handler("notify")(notify) is notify
+    app.add_task("notify", user_id=1)
+
+
+def test_registering_an_async_generator_handler_is_refused_and_leaves_the_name_unregistered(app):
+    with pytest.raises(UnsupportedHandler, match="async generator"):
 
         @app.register_task_handler("notify")
         async def notify(user_id):
-            pass
+            yield user_id
 
     with pytest.raises(UnknownTask):
         app.add_task("notify", user_id=1)

@@ -84,3 +84,13 @@ def test_the_help_names_each_variable(capsys):
     help_text = " ".join(capsys.readouterr().out.split())
     for name in ("THREADS", "PROCESSES", "QUEUES", "WAIT_SECONDS", "SHUTDOWN_TIMEOUT", "LOG_LEVEL"):
         assert f"environment: SIMPLE_WORKER_{name}" in help_text
+
+
+def test_async_concurrency_defaults_to_100_and_falls_back_to_its_variable(monkeypatch):
+    assert parse("worker", "m:app").async_concurrency == 100
+    assert parse("worker", "m:app", "--async-concurrency", "7").async_concurrency == 7
+
+    monkeypatch.setenv("SIMPLE_WORKER_ASYNC_CONCURRENCY", "250")
+
+    assert parse("worker", "m:app").async_concurrency == 250
+    assert parse("worker", "m:app", "--async-concurrency", "7").async_concurrency == 7

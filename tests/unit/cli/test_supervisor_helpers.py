@@ -42,7 +42,7 @@ def test_a_worker_process_gets_the_same_options_with_one_process_and_its_parent(
 
     assert child_command(args, parent_pid=42) == [
         sys.executable, "-m", "simple_worker", "worker", "m:app",
-        "--queues", "a,b", "--threads", "4", "--wait-seconds", "5",
+        "--queues", "a,b", "--threads", "4", "--async-concurrency", "100", "--wait-seconds", "5",
         "--log-level", "DEBUG", "--log-format", "json", "--shutdown-timeout", "9",
         "--retry-backoff", "2.5", "--processes", "1", "--parent-pid", "42",
     ]  # fmt: skip

@@ -179,7 +179,7 @@ def test_a_handler_that_returns_a_coroutine_fails_and_the_coroutine_is_closed_un
 
     assert isinstance(outcome.error, HandlerReturnedAwaitable)
     assert "returned a coroutine (coroutine_function)" in str(outcome.error)
-    assert "asyncio.run" in str(outcome.error)
+    assert "Register the async function itself" in str(outcome.error)
     assert inspect.getcoroutinestate(returned[0]) == inspect.CORO_CLOSED
     assert "Failed to process task t: HandlerReturnedAwaitable" in caplog.text
 

@@ -372,3 +372,34 @@ def test_a_task_that_cannot_be_sent_on_is_reported_failed_and_hidden_for_its_wai
     assert visible(app) == 0
     app.clock.advance(1)
     assert visible(app) == 1
+
+
+def test_async_handlers_run_in_order_on_one_loop_kept_across_invocations():
+    import asyncio  # noqa: PLC0415 - this test only
+
+    app = make_app()
+    loops, names = [], []
+
+    @app.register_task_handler("fetch", queue="q")
+    async def fetch(n):
+        await asyncio.sleep(0)
+        loops.append(asyncio.get_running_loop())
+        names.append((n, current_task().name))
+        if n == 2:
+            raise RuntimeError("an async failure")
+
+    handler = app.lambda_handler()
+    try:
+        app.add_tasks("fetch", [{"n": 0}, {"n": 1}])
+        first = handler(event_of(receive(app)), None)
+        app.add_task("fetch", n=2)
+        batch = receive(app)
+        second = handler(event_of(batch), None)
+    finally:
+        handler.close()
+
+    assert first == {"batchItemFailures": []}
+    assert failures(second) == [batch[0].message_id]
+    assert sorted(names) == [(0, "fetch"), (1, "fetch"), (2, "fetch")]
+    assert len({id(loop) for loop in loops}) == 1  # one loop for the environment's life
+    assert handler.counts == {"succeeded": 2, "failed": 1}

@@ -265,3 +265,40 @@ def test_the_worker_refuses_time_limits_that_are_not_positive_seconds(app):
         app.worker(time_limit=0)
     with pytest.raises(ConfigurationError, match="hard_time_limit"):
         app.worker(hard_time_limit=-1)
+
+
+def test_an_async_task_awaiting_forever_is_cancelled_at_its_limit_and_its_message_stays(
+    app, memory, clock, wait_until, worker_running, caplog
+):
+    import asyncio  # noqa: PLC0415 - this test only
+
+    started, cancelled, ran = threading.Event(), threading.Event(), []
+
+    @app.register_task_handler("hang", time_limit=2)
+    async def hang():
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    @app.register_task_handler("quick_async")
+    async def quick_async(n):
+        ran.append((n, current_task().name))
+
+    app.add_task("hang")
+
+    with worker_running(app.worker(threads=1, wait_seconds=0)) as worker:
+        assert started.wait(5)
+        app.add_tasks("quick_async", [{"n": n} for n in range(5)])
+        wait_until(lambda: len(ran) == 5)  # the loop runs other coroutines meanwhile
+        clock.advance(2.5)
+        assert cancelled.wait(5)
+        wait_until(lambda: worker.counts["failed"] == 1)
+        wait_until(lambda: len(memory.bodies("default")) == 1)  # not deleted
+        assert memory.stats("default").in_flight == 1
+        assert worker.counts["succeeded"] == 5
+    assert sorted(ran) == [(n, "quick_async") for n in range(5)]
+    failed = [r for r in caplog.records if getattr(r, "outcome", None) == "failed"]
+    assert [r.error_type for r in failed] == ["TaskTimeLimitExceeded"]

@@ -240,19 +240,43 @@ MARKED = pytest.param(
 )
 
 
+COROUTINE_HANDLERS = {
+    kind: make for kind, make in ASYNC_HANDLERS.items() if "generator" not in kind
+}
+ASYNC_GENERATOR_HANDLERS = {
+    kind: make for kind, make in ASYNC_HANDLERS.items() if "generator" in kind
+}
+
+
 @pytest.mark.parametrize(
     "make_handler",
-    [*[pytest.param(make, id=kind) for kind, make in ASYNC_HANDLERS.items()], MARKED],
+    [*[pytest.param(make, id=kind) for kind, make in COROUTINE_HANDLERS.items()], MARKED],
 )
-def test_register_refuses_an_async_handler_saying_to_wrap_it_in_asyncio_run(make_handler):
+def test_register_accepts_a_coroutine_handler_and_marks_it_async(make_handler):
+    registry = TaskRegistry()
+    registry.register("send_email", make_handler(), "p-default")
+    assert registry.get("send_email").is_async
+
+
+@pytest.mark.parametrize(
+    "make_handler",
+    [pytest.param(make, id=kind) for kind, make in ASYNC_GENERATOR_HANDLERS.items()],
+)
+def test_register_refuses_an_async_generator_handler_saying_to_return_instead(make_handler):
     registry = TaskRegistry()
     with pytest.raises(UnsupportedHandler) as caught:
         registry.register("send_email", make_handler(), "p-default")
     message = str(caught.value)
     assert "task 'send_email' cannot be registered" in message
-    assert "Async handlers are not supported yet" in message
-    assert "asyncio.run" in message
+    assert "async generator" in message
+    assert "Return instead of yield" in message
     assert registry.task_names() == []
+
+
+def test_register_marks_a_sync_handler_not_async():
+    registry = TaskRegistry()
+    registry.register("send_email", send_email, "p-default")
+    assert not registry.get("send_email").is_async
 
 
 @pytest.mark.parametrize(

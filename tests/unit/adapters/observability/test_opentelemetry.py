@@ -6,6 +6,7 @@ tests/conftest.py).
 """
 
 import ast
+import asyncio
 import importlib
 import sys
 import threading
@@ -375,3 +376,25 @@ def test_only_the_tracing_adapter_imports_opentelemetry():
                 importers.add(path.relative_to(PACKAGE).as_posix())
 
     assert importers == {"adapters/observability/_opentelemetry.py"}
+
+
+def test_concurrent_async_tasks_each_have_their_own_span_across_awaits(
+    tracing, exporter, tracer, wait_until, worker_running
+):
+    memory = InMemoryQueue()
+    memory.create_queue("default", visibility_timeout=30)
+    app = App(queue=memory, middleware=[tracing])
+
+    @app.register_task_handler("resize")
+    async def resize(image_id):
+        await asyncio.sleep(0.01)  # the other tasks' spans open and close meanwhile
+        with tracer.start_as_current_span("load image") as span:
+            span.set_attribute("image_id", image_id)
+
+    ids = app.add_tasks("resize", [{"image_id": n} for n in range(10)])
+    with worker_running(app.worker(async_concurrency=10, wait_seconds=1)) as worker:
+        wait_until(lambda: worker.counts["succeeded"] == 10)
+
+    loads = {span.attributes["image_id"]: span for span in spans_named(exporter, "load image")}
+    for n, task_id in enumerate(ids):
+        assert is_child(loads[n], span_of_task(exporter, "process resize", task_id))
