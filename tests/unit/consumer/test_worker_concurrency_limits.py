@@ -64,6 +64,38 @@ def test_at_most_n_limited_tasks_run_at_once_while_others_flow_on_several_queues
     assert limited_done_when_others_done[0] < 50  # the others did not wait for them
 
 
+def test_async_tasks_keep_their_limit_on_the_event_loop(wait_until, worker_running):
+    import asyncio  # noqa: PLC0415 - this test only
+
+    memory = InMemoryQueue()
+    memory.create_queue("default")
+    app = App(queue=memory)
+    gauge = Gauge()
+    runs = Counter()
+
+    @app.register_task_handler("limited", max_concurrency=3)
+    async def limited(n):
+        with gauge:
+            runs["limited", n] += 1
+            await asyncio.sleep(0.02)
+
+    @app.register_task_handler("quick")
+    async def quick(n):
+        runs["quick", n] += 1
+
+    for n in range(30):
+        app.add_task("limited", n=n)
+        app.add_task("quick", n=n)
+
+    worker = app.worker(threads=2, async_concurrency=20, wait_seconds=0)
+    with worker_running(worker, timeout=30):
+        wait_until(lambda: worker.counts["succeeded"] == 60, timeout=60)
+
+    assert gauge.most == 3  # 20 coroutines at once, but 3 of this task
+    assert set(runs.values()) == {1}
+    assert len(runs) == 60
+
+
 def test_the_testing_worker_runs_limited_tasks_one_at_a_time():
     app = App(testing_mode=True)
     ran = []
