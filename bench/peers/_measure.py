@@ -59,6 +59,22 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _peak_rss_mib() -> float:
+    """Return the peak resident memory of this process, MiB.
+
+    On Linux ``ru_maxrss`` survives ``exec``: a child reports its parent's peak
+    if that was higher. ``VmHWM`` belongs to this program's own address space.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 class Drain:
     """Counts the tasks a worker runs; times the span from the first to the last.
 
@@ -89,13 +105,12 @@ class Drain:
 
     def report(self, api: str) -> None:
         """Print the drain's figures."""
-        usage = resource.getrusage(resource.RUSAGE_SELF)
         report(
             {
                 "tasks": self._count,
                 "busy_seconds": self._last[0] - self._first[0],
                 "busy_cpu_seconds": self._last[1] - self._first[1],
-                "max_rss_mib": usage.ru_maxrss / 1024,
+                "max_rss_mib": _peak_rss_mib(),
                 "api": api,
             }
         )
