@@ -31,7 +31,9 @@ def test_the_quick_benchmark_completes_within_its_call_budgets(tmp_path):
     assert figures["saturation"]["calls_per_task"] <= 0.2 + 10 / figures["saturation"]["tasks"]
     assert figures["enqueue"]["batched_calls_per_task"] <= 0.11
     assert figures["idle"]["receives_per_minute_per_queue"] <= 3.1
-    assert all(run["tasks"] == figures["options"]["tasks"] for run in figures["drain"][:2])
+    # A worker stops at N and lets running tasks finish: a message delivered twice
+    # (SQS delivers at least once) can make its count exceed N, never fall short.
+    assert all(run["tasks"] >= figures["options"]["tasks"] for run in figures["drain"][:2])
 
 
 def test_the_receive_counts_script_completes_and_counts_every_task(tmp_path):
