@@ -126,7 +126,7 @@ def _localstack(
     python = find_python(LOCALSTACK_PYTHON)
     if python is None:
         raise VenvError(
-            "LocalStack needs Python {}.{}+ and none was found (tried python3.13, python3.14 "
+            "LocalStack needs Python {}.{}+ and none was found (tried python3.13 or later "
             "on PATH and pyenv's versions): install one (e.g. `pyenv install 3.13`), or set "
             "BENCH_PYTHON to its path, or run with --emulator moto (small N only).".format(
                 *LOCALSTACK_PYTHON
