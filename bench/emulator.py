@@ -30,6 +30,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from venvs import VenvError, ensure_venv, find_python
 
@@ -156,14 +157,14 @@ def _start(
     *,
     env: dict[str, str] | None,
     cwd: str,
-    output: object,
+    output: IO[bytes] | None,
 ) -> subprocess.Popen[bytes]:
     # A session of its own: stopping it stops whatever it started, and nothing else.
     return subprocess.Popen(  # noqa: S603 - LocalStack's, moto's or our own proxy
         command,
         env=env,
         cwd=cwd,
-        stdout=output if output is not None else subprocess.DEVNULL,  # type: ignore[arg-type]
+        stdout=output if output is not None else subprocess.DEVNULL,
         stderr=subprocess.STDOUT if output is not None else subprocess.DEVNULL,
         start_new_session=True,
     )

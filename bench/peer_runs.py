@@ -113,7 +113,7 @@ def compare_peers(server: Emulator, args: argparse.Namespace) -> dict[str, Any]:
 
 def _single_sends(args: argparse.Namespace) -> int:
     # One call per task costs a round trip: at +20 ms, 100 take about 2 s per library and run.
-    return min(args.single_sends, 100 if args.latency_ms else 300)
+    return min(int(args.single_sends), 100 if args.latency_ms else 300)
 
 
 class _Run:

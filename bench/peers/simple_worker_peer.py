@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from _measure import Drain, arguments, ready, timed
 
-from simple_worker import App
+from simple_worker import App, Worker
 from simple_worker.adapters import SQSQueue
 
 
@@ -13,7 +13,7 @@ def main() -> None:
     args = arguments()
     app = App(queue=SQSQueue(endpoint_url=args.endpoint, region="us-east-1"))
     drain = Drain(args.tasks)
-    worker_box = []
+    worker_box: list[Worker] = []
 
     @app.register_task_handler("noop", queue=args.queue)
     def noop(n: int) -> None:
