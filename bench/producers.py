@@ -1,8 +1,8 @@
 """Producer scenarios: batches in flight, the send window, the async producer.
 
 Each scenario is a function of its own, given an SQS endpoint; ``main`` runs them
-all against an emulator (see ``emulator.py``), with ``--latency-ms`` through a
-delaying proxy run in a process of its own, so that the proxy's work does not
+all against an emulator (see ``emulator.py``), with ``--latency-ms`` added by its
+proxy, which runs in a process of its own, so that the proxy's work does not
 count against the producer measured here.
 
     python bench/producers.py --latency-ms 20      # as from a host to real SQS
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import json
 import os
 import statistics
@@ -23,7 +22,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,40 +31,9 @@ from simple_worker import App
 from simple_worker.adapters import SQSQueue
 
 sys.path.insert(0, str(Path(__file__).parent))
-from emulator import emulator
+from emulator import KINDS, emulator
 
 HERE = Path(__file__).parent
-_PROXY_MAIN = """
-import sys, threading
-sys.path.insert(0, sys.argv[3])
-from emulator import DelayingProxy
-with DelayingProxy(int(sys.argv[1]), float(sys.argv[2])) as proxy:
-    print(proxy.port, flush=True)
-    sys.stdin.read()
-"""
-
-
-@contextlib.contextmanager
-def delaying_proxy(endpoint: str, latency_ms: float) -> Iterator[str]:
-    """Run ``emulator.DelayingProxy`` in a process of its own; yield its endpoint."""
-    if not latency_ms:
-        yield endpoint
-        return
-    port = endpoint.rsplit(":", 1)[1]
-    process = subprocess.Popen(  # noqa: S603 - our own proxy
-        [sys.executable, "-c", _PROXY_MAIN, port, str(latency_ms / 1000), str(HERE)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,  # its shutdown cancels the connections still open
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield f"http://127.0.0.1:{process.stdout.readline().strip()}"
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(10)
 
 
 def _app(endpoint: str, **options: Any) -> tuple[App, collections.Counter[str], str]:  # noqa: ANN401
@@ -252,7 +219,9 @@ def run_all(endpoint: str, args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     """Run the producer scenarios against an emulator and print their figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--emulator", default="fast", help="as in run.py (default: fast)")
+    parser.add_argument(
+        "--emulator", choices=KINDS, default="localstack", help="as in run.py (default: localstack)"
+    )
     parser.add_argument("--latency-ms", type=float, default=0, help="delay added to every call")
     parser.add_argument("--tasks", type=int, default=5000, help="tasks per scenario")
     parser.add_argument(
@@ -268,11 +237,8 @@ def main() -> None:
     if args.quick:
         args.tasks = 1000
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")  # noqa: S106
-    with (
-        emulator(args.emulator) as (endpoint, _),
-        delaying_proxy(endpoint, args.latency_ms) as proxied,
-    ):
-        results = run_all(proxied, args)
+    with emulator(args.emulator, delay=args.latency_ms / 1000) as server:
+        results = run_all(server.url, args)
     for name, rows in results.items():
         if isinstance(rows, list):
             print(f"\n{name}")

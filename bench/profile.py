@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import os
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from emulator import DelayingProxy, emulator
+from emulator import KINDS, emulator
 from run import Bench
 
 HERE = Path(__file__).parent
@@ -35,6 +34,7 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=5000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--latency-ms", type=float, default=0)
+    parser.add_argument("--emulator", choices=KINDS, default="localstack")
     parser.add_argument("--top", type=int, default=12, help="simple-worker frames to list")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
@@ -42,11 +42,8 @@ def main() -> int:
         print("py-spy is not installed: pip install py-spy", file=sys.stderr)
         return 2
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")  # noqa: S106
-    with contextlib.ExitStack() as stack:
-        endpoint, _ = stack.enter_context(emulator("fast"))
-        if args.latency_ms:
-            port = int(endpoint.rsplit(":", 1)[1])
-            endpoint = stack.enter_context(DelayingProxy(port, args.latency_ms / 1000)).url
+    with emulator(args.emulator, delay=args.latency_ms / 1000) as server:
+        endpoint = server.url
         bench = Bench(endpoint, argparse.Namespace(backlog=0, quick=False))
         prefix = bench._queues("default")
         app, _ = bench._app(prefix)

@@ -10,16 +10,17 @@ of each task at its first completion, for several buffer sizes::
     python bench/receive_counts.py                             # about 4 minutes
     python bench/receive_counts.py --buffer-sizes default,1 --signal TERM --kills 20
 
-How: ``fast_sqs.py`` in its own process; per buffer size, a queue with no redrive
-policy (so every count is seen) and ``--visibility`` seconds of visibility
-timeout; a producer keeping at least ``--backlog`` messages visible, so the
-workers always have more than they can run (buffers full, the regime in which a
-kill costs the most); ``--workers`` worker processes (this script, ``--worker``)
-of ``--threads`` threads, whose tasks sleep ``--task-seconds`` and then append
-their receive count (``current_task().delivery.receive_count``) to a file. Every
-``--kill-every`` seconds (0.5 to 1.5 times that, seeded) one of the workers that
-have been up for ``--min-age`` seconds gets ``--signal`` and a new worker starts.
-After ``--kills`` kills the producer stops, the queue drains, the workers stop.
+How: an emulator (``emulator.py``: LocalStack, or ``--emulator moto``) in its own
+process; per buffer size, a queue with no redrive policy (so every count is seen)
+and ``--visibility`` seconds of visibility timeout; a producer keeping at least
+``--backlog`` messages visible, so the workers always have more than they can run
+(buffers full, the regime in which a kill costs the most); ``--workers`` worker
+processes (this script, ``--worker``) of ``--threads`` threads, whose tasks sleep
+``--task-seconds`` and then append their receive count
+(``current_task().delivery.receive_count``) to a file. Every ``--kill-every``
+seconds (0.5 to 1.5 times that, seeded) one of the workers that have been up for
+``--min-age`` seconds gets ``--signal`` and a new worker starts. After ``--kills``
+kills the producer stops, the queue drains, the workers stop.
 
 Printed per buffer size: tasks, receives burnt per kill (the sum over tasks of
 their first completion's receive count minus one, divided by the kills), the
@@ -52,7 +53,7 @@ from simple_worker import App, current_task
 from simple_worker.adapters import SQSQueue
 
 sys.path.insert(0, str(Path(__file__).parent))
-from emulator import emulator
+from emulator import KINDS, emulator
 
 HERE = Path(__file__).parent
 QUEUE = "default"
@@ -74,9 +75,9 @@ def main() -> int:
         return _worker(args)
     rng = random.Random(args.seed)  # noqa: S311 - a seeded schedule, not cryptography
     results: dict[str, Any] = {"options": vars(args), "runs": []}
-    with emulator("fast") as (endpoint, _), tempfile.TemporaryDirectory() as directory:
+    with emulator(args.emulator) as server, tempfile.TemporaryDirectory() as directory:
         for buffer_size in args.buffer_sizes.split(","):
-            run = Run(endpoint, Path(directory), args, buffer_size, rng)
+            run = Run(server.url, Path(directory), args, buffer_size, rng)
             results["runs"].append(run.measure())
             _print_run(results["runs"][-1])
     out = Path(args.json)
@@ -88,6 +89,7 @@ def main() -> int:
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--emulator", choices=KINDS, default="localstack")
     parser.add_argument("--buffer-sizes", default="default,8,4,1", help="comma-separated")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
