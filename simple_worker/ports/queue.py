@@ -13,7 +13,7 @@ deduplication id over five minutes, and takes no per-message delay.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -23,6 +23,7 @@ from simple_worker.domain._queue_arn import QueueArn
 
 __all__ = [
     "DEFAULT_RECEIVE_VISIBILITY",
+    "MAX_BATCH_BYTES",
     "MAX_BATCH_SIZE",
     "MAX_DELAY_SECONDS",
     "MAX_MESSAGE_ATTRIBUTES",
@@ -41,10 +42,13 @@ __all__ = [
     "ReceivedMessage",
     "SendResult",
     "VisibilityChange",
+    "split_batches",
 ]
 
 MAX_BATCH_SIZE = 10
-"""Most messages one receive returns, as in SQS."""
+"""Most messages one batch call takes or one receive returns, as in SQS."""
+MAX_BATCH_BYTES = 1_048_576
+"""Most bytes (bodies and attributes) of one SendMessageBatch call, as in SQS: 1 MiB."""
 MAX_WAIT_SECONDS = 20
 """Longest long poll, as in SQS."""
 MAX_VISIBILITY_TIMEOUT = 43_200
@@ -304,3 +308,23 @@ class QueueByArn(Protocol):
         Raises:
             QueueNotFound: the queue does not exist.
         """
+
+
+def split_batches(messages: Iterable[OutgoingMessage]) -> Iterator[list[OutgoingMessage]]:
+    """Yield the messages, in order, in batches of at most 10 and `MAX_BATCH_BYTES`.
+
+    The one rule for cutting sends into SendMessageBatch calls: the producer cuts
+    before it sends (to keep several calls in flight), and the SQS adapter cuts
+    again what it is given in one `QueuePort.send_batch`.
+    """
+    batch: list[OutgoingMessage] = []
+    size = 0
+    for message in messages:
+        message_size = message.size()
+        if batch and (len(batch) == MAX_BATCH_SIZE or size + message_size > MAX_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(message)
+        size += message_size
+    if batch:
+        yield batch

@@ -1,32 +1,15 @@
-"""Splitting a producer's messages into SendMessageBatch-sized batches. Pure: no I/O.
+"""Which message groups a producer's batch must keep in order. Pure: no I/O.
 
-The producer splits before it sends, so that each batch is one call the queue
-adapter makes and several of them can be in flight at once.
+The producer splits its messages before it sends (`split_batches`, the port's
+rule), so that each batch is one call the queue adapter makes and several of
+them can be in flight at once; on a FIFO queue, batches sharing a group must not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 
-from simple_worker.ports.queue import MAX_BATCH_SIZE, OutgoingMessage
-
-BATCH_BYTES = 1_048_576
-"""Most bytes (bodies and attributes) of one SendMessageBatch call, as SQS allows: 1 MiB."""
-
-
-def split_batches(messages: Iterable[OutgoingMessage]) -> Iterator[list[OutgoingMessage]]:
-    """Yield the messages, in order, in batches of at most 10 and `BATCH_BYTES`."""
-    batch: list[OutgoingMessage] = []
-    size = 0
-    for message in messages:
-        message_size = message.size()
-        if batch and (len(batch) == MAX_BATCH_SIZE or size + message_size > BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(message)
-        size += message_size
-    if batch:
-        yield batch
+from simple_worker.ports.queue import OutgoingMessage
 
 
 def ordered_groups(batch: Sequence[OutgoingMessage], *, ordered: bool) -> set[str]:

@@ -28,8 +28,12 @@ from concurrent.futures import Future
 import attrs
 
 from simple_worker.domain._errors import QueueNotFound, SendFailed
-from simple_worker.ports.queue import MAX_BATCH_SIZE, OutgoingMessage, SendResult
-from simple_worker.producer._batches import BATCH_BYTES
+from simple_worker.ports.queue import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_SIZE,
+    OutgoingMessage,
+    SendResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +73,7 @@ class _Pending:
 
     def due_at(self, window: float) -> float:
         """Return when this queue's next batch should go (monotonic seconds)."""
-        if len(self.items) >= MAX_BATCH_SIZE or self.size >= BATCH_BYTES:
+        if len(self.items) >= MAX_BATCH_SIZE or self.size >= MAX_BATCH_BYTES:
             return float("-inf")
         return self.items[0].since + window
 
@@ -82,7 +86,7 @@ class _Pending:
         for item in self.items:
             group = item.message.group_id if self.ordered else None
             fits = len(batch) < MAX_BATCH_SIZE and (
-                not batch or bytes_taken + item.message.size() <= BATCH_BYTES
+                not batch or bytes_taken + item.message.size() <= MAX_BATCH_BYTES
             )
             if not fits or group in blocked:
                 if group is not None:

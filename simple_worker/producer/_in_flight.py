@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from simple_worker.domain._errors import QueueNotFound
-from simple_worker.ports.queue import OutgoingMessage, SendResult
-from simple_worker.producer._batches import ordered_groups, split_batches
+from simple_worker.ports.queue import OutgoingMessage, SendResult, split_batches
+from simple_worker.producer._batches import ordered_groups
 
 SendBatch = Callable[[list[OutgoingMessage]], SendResult]
 """Sends one batch (at most 10 messages, 1 MiB) with one call; raises as `QueuePort.send_batch`."""

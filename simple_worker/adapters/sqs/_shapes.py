@@ -24,6 +24,7 @@ from simple_worker.ports.queue import (
     QueueStats,
     ReceivedMessage,
     VisibilityChange,
+    split_batches,
 )
 
 if TYPE_CHECKING:
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_BATCH_BYTES = 1_048_576
-"""Most bytes of messages (bodies and attributes) one SendMessageBatch call may carry (1 MiB)."""
 ENTRY_RETRIES = 3
 """Extra attempts for batch entries SQS failed on its side (``SenderFault: false``)."""
 _ENTRY_RETRY_DELAY = 0.1  # seconds before the first entry retry, doubled for each next one
@@ -158,27 +157,20 @@ def settle_receipts(
 def send_chunks(
     messages: Sequence[OutgoingMessage], info: QueueInfo, refused: dict[str, str]
 ) -> Iterator[list[OutgoingMessage]]:
-    """Split messages, in order, into chunks of at most 10 and `MAX_BATCH_BYTES`.
+    """Split messages, in order, into SendMessageBatch calls (`split_batches`).
 
     A message SQS would refuse on this queue (see `send_rules`: too large, a FIFO
     message without a group id, ...) goes in no chunk: it is put in ``refused``
     with the reason, so that it cannot fail a whole call.
     """
-    chunk: list[OutgoingMessage] = []
-    size = 0
+    sendable = []
     for message in messages:
         reason = refusal(message, info)
-        if reason is not None:
+        if reason is None:
+            sendable.append(message)
+        else:
             refused[message.id] = reason
-            continue
-        message_size = message.size()
-        if chunk and (len(chunk) == MAX_BATCH_SIZE or size + message_size > MAX_BATCH_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(message)
-        size += message_size
-    if chunk:
-        yield chunk
+    return split_batches(sendable)
 
 
 def send_entry(entry_id: str, message: OutgoingMessage) -> SendMessageBatchRequestEntryTypeDef:
