@@ -15,10 +15,13 @@ their JSON itself and keeps the rest botocore's own:
 
 Only a plain success is handled here. An answer other than 200, or none at all,
 returns None, and the caller makes the call again through botocore, whose retry
-rules and error parsing then apply in full (so such a call may make one attempt
-more than botocore alone: both calls are safe to repeat). While a tracing library
-wraps botocore's calls (``BaseClient._make_api_call``, as OpenTelemetry's and
-Datadog's do), every call goes through botocore, so that it is traced.
+rules and error parsing then apply in full; that call may make one attempt more
+than botocore alone, which both calls tolerate. From then on the operation goes
+through botocore alone until botocore has made it successfully, so during an
+outage botocore's retries and retry quota govern every attempt but the first.
+While a tracing library wraps botocore's calls (``BaseClient._make_api_call``, as
+OpenTelemetry's and Datadog's do), every call goes through botocore, so that it
+is traced.
 """
 
 from __future__ import annotations
@@ -66,15 +69,17 @@ class DirectCalls:
         self._client = client
         self._credentials = credentials
         self._routes: dict[str, _Route] = {}
+        self._failing: set[str] = set()
+        """Operations whose last direct attempt failed: botocore makes them until one succeeds."""
         self._http = getattr(getattr(client, "_endpoint", None), "http_session", None)
         if (
             credentials is not None
             and self._http is not None
             and client.meta.service_model.protocol == "json"
         ):
-            client.meta.events.register(
-                "before-sign.sqs", self._learn, unique_id=f"simple-worker-direct-{id(self)}"
-            )
+            events = client.meta.events
+            events.register("before-sign.sqs", self._learn, unique_id=f"sw-learn-{id(self)}")
+            events.register("after-call.sqs", self._recover, unique_id=f"sw-recover-{id(self)}")
 
     def call(self, operation: str, params: Mapping[str, object]) -> dict[str, Any] | None:
         """Make the call; return SQS's answer, or None if the caller must make it through botocore.
@@ -84,7 +89,9 @@ class DirectCalls:
         200, a connection error, a timeout).
         """
         route, http = self._routes.get(operation), self._http
-        if route is None or http is None or self._credentials is None or _traced():
+        if route is None or http is None or self._credentials is None:
+            return None
+        if operation in self._failing or _traced():
             return None
         body = json.dumps(params).encode()
         request = AWSRequest(method="POST", url=route.url, data=body, headers=route.headers)
@@ -104,12 +111,13 @@ class DirectCalls:
                 f"before-send.sqs.{operation}", request=prepared
             )
             response = first_non_none_response(answers) or http.send(prepared)
-            if response.status_code != _OK:
-                return None
-            answer = json.loads(response.content)
+            answer = json.loads(response.content) if response.status_code == _OK else None
         except Exception:  # noqa: BLE001 - no plain answer: botocore makes the call, by its rules
+            answer = None
+        if not isinstance(answer, dict):
+            self._failing.add(operation)
             return None
-        return answer if isinstance(answer, dict) else None
+        return answer
 
     def _learn(
         self,
@@ -131,6 +139,11 @@ class DirectCalls:
                 headers[name] = str(value)
         if request.url is not None:
             self._routes[operation_name] = _Route(request.url, headers, signing_name, region_name)
+
+    def _recover(self, http_response: object = None, event_name: str = "", **_: object) -> None:
+        """Make an operation directly again once botocore made it successfully."""
+        if getattr(http_response, "status_code", None) == _OK:
+            self._failing.discard(event_name.rsplit(".", 1)[-1])
 
 
 def _traced() -> bool:

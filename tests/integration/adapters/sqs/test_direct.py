@@ -13,11 +13,12 @@ import uuid
 
 import pytest
 from botocore.client import BaseClient
+from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 from simple_worker.adapters.sqs._queue import SQSQueue
-from simple_worker.domain._errors import QueueNotFound
+from simple_worker.domain._errors import QueueNotFound, QueueServiceError
 from simple_worker.ports.queue import OutgoingMessage, QueueCall
 from simple_worker.testing.queue_contract import FifoQueuePortContract, QueuePortContract
 
@@ -136,6 +137,36 @@ def test_a_direct_call_without_an_answer_is_made_again_through_botocore(
 
     assert len(built.receive_batch(name, max_messages=2)) == 2
     assert through_botocore["ReceiveMessage"] == 1
+    built.receive_batch(name)  # botocore succeeded: direct again
+    assert through_botocore["ReceiveMessage"] == 1
+
+
+def test_after_a_failed_direct_attempt_botocore_alone_makes_the_calls_until_one_succeeds(
+    moto_server, make_queue, count_calls
+):
+    one_attempt = Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=2)
+    queue = SQSQueue(endpoint_url=moto_server, region=REGION, config=one_attempt)
+    name = make_queue()
+    queue.receive_batch(name)
+    through_botocore = count_calls(queue.client.meta.events)
+    attempts = []
+    outage = [True]
+
+    def time_out_during_the_outage(request, **_):
+        attempts.append(request.url)
+        if outage[0]:
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+    queue.client.meta.events.register("before-send.sqs.ReceiveMessage", time_out_during_the_outage)
+
+    for _ in range(2):
+        with pytest.raises(QueueServiceError):
+            queue.receive_batch(name)
+    assert (len(attempts), through_botocore["ReceiveMessage"]) == (3, 2)  # one direct attempt
+    outage[0] = False
+    queue.receive_batch(name)
+    queue.receive_batch(name)
+    assert (len(attempts), through_botocore["ReceiveMessage"]) == (5, 3)
 
 
 def test_while_a_tracer_wraps_botocore_every_call_goes_through_it(
