@@ -27,6 +27,7 @@ is traced.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from botocore.awsrequest import AWSPreparedRequest, AWSRequest
 from botocore.client import BaseClient
 from botocore.credentials import Credentials
 from botocore.hooks import first_non_none_response
+
+logger = logging.getLogger(__name__)
 
 HOT_CALLS = ("ReceiveMessage", "DeleteMessageBatch")
 
@@ -94,6 +97,7 @@ class DirectCalls:
         if operation in self._failing or _traced():
             return None
         body = json.dumps(params).encode()
+        logger.debug("Making request for %s directly: %r", operation, body)  # as botocore does
         request = AWSRequest(method="POST", url=route.url, data=body, headers=route.headers)
         frozen = self._credentials.get_frozen_credentials()
         SigV4Auth(frozen, route.signing_name, route.region).add_auth(request)
