@@ -6,7 +6,7 @@ Each run fills a fresh queue on the fast emulator, then starts a worker process
 end, divided by the tasks. CPU time, not wall time: it hardly moves when other
 processes share the machine, where throughput does.
 
-    python bench/cpu.py [--tasks 3000] [--runs 5] [--log-info] [--latency-ms 0]
+    python bench/cpu.py [--tasks 5000] [--runs 5] [--log-info] [--latency-ms 0]
 
 ``--log-info`` lets the worker log as ``app.worker()`` does by default (INFO,
 text, stderr; written to a file here), the way a production worker runs.
@@ -33,7 +33,7 @@ from run import HERE, Bench
 def main() -> int:
     """Run the worker ``--runs`` times and print its CPU per task."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=3000)
+    parser.add_argument("--tasks", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--log-info", action="store_true", help="log at INFO, as by default")
     parser.add_argument("--latency-ms", type=float, default=0, help="delay added to every call")
