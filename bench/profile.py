@@ -36,6 +36,9 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--emulator", choices=KINDS, default="localstack")
     parser.add_argument("--top", type=int, default=12, help="simple-worker frames to list")
+    parser.add_argument("--log-info", action="store_true", help="log at INFO, as by default")
+    parser.add_argument("--rate", type=int, default=1000, help="samples per second")
+    parser.add_argument("--raw", help="keep py-spy's raw samples in this file")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if py_spy is None:
@@ -50,46 +53,82 @@ def main() -> int:
         for start in range(0, args.tasks, 100):
             chunk = range(start, min(start + 100, args.tasks))
             app.add_tasks("task-default", [{"sent_at": time.time(), "n": n} for n in chunk])
-        raw = Path(tempfile.mkdtemp()) / "worker.raw"
-        command = [py_spy, "record", "--gil", "--rate", "250", "--format", "raw"]
+        raw = Path(args.raw) if args.raw else Path(tempfile.mkdtemp()) / "worker.raw"
+        command = [
+            py_spy,
+            "record",
+            "--gil",
+            "--nonblocking",
+            "--rate",
+            str(args.rate),
+            "--format",
+            "raw",
+        ]
         command += ["--output", str(raw), "--", sys.executable, str(HERE / "worker_main.py")]
         command += ["--endpoint", endpoint, "--prefix", prefix]
         command += ["--tasks", str(args.tasks), "--threads", str(args.threads)]
+        if args.log_info:
+            command.append("--log-info")
         subprocess.run(command, check=True, capture_output=True)  # noqa: S603
     _report(raw, args.top)
     return 0
 
 
 def _report(raw: Path, top: int) -> None:
-    kinds: collections.Counter[str] = collections.Counter()
+    areas: collections.Counter[str] = collections.Counter()
     ours: collections.Counter[str] = collections.Counter()
     for line in raw.read_text(encoding="utf-8").splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
-        kind = _kind(frames)
-        kinds[kind] += int(count)
-        if kind == "simple-worker, per task":
-            innermost = [f for f in frames if "simple_worker" in f][-1]
-            ours[innermost.split(" (")[0]] += int(count)
-    total = sum(kinds.values())
-    print(f"{total} CPU samples (GIL held) at 250 Hz")
-    for kind, count in kinds.most_common():
-        print(f"  {kind:<28} {count:6d}  {100 * count / total:5.1f} %")
+        area = _area(frames)
+        areas[area] += int(count)
+        mine = [f for f in frames if "simple_worker" in f]
+        if mine and area not in ("start-up (imports)",):
+            ours[mine[-1].split(" (")[0]] += int(count)
+    total = sum(areas.values())
+    work = total - areas["start-up (imports)"]
+    print(f"{total} CPU samples (GIL held), {work} after start-up; shares of those:")
+    for area, count in areas.most_common():
+        if area != "start-up (imports)":
+            print(f"  {area:<44} {count:6d}  {100 * count / work:5.1f} %")
     print("simple-worker's own functions (innermost of ours in each sample):")
     for name, count in ours.most_common(top):
-        print(f"  {name:<48} {count:6d}  {100 * count / total:5.1f} %")
+        print(f"  {name:<44} {count:6d}  {100 * count / work:5.1f} %")
 
 
-def _kind(frames: list[str]) -> str:
-    if any(part in frame for frame in frames for part in _SDK):
-        return "botocore and HTTP"
+# Areas, the first that matches a sample's stack (outermost frame first) wins.
+_CALLS = {
+    "receive_batch": "ReceiveMessage: botocore and HTTP",
+    "delete_batch": "DeleteMessageBatch: botocore and HTTP",
+}
+_OURS = (
+    (("_logging.py", "_json_log.py", "_log_fields.py", "task_log_fields"), "logging"),
+    (("domain/", "_large_payloads.py"), "decode and check (envelope, signature)"),
+    (("_deleter.py", "_settler.py", "_settle.py"), "settle, delete batching"),
+    (("_buffer.py", "_poller.py", "_room.py", "_turns.py", "_heartbeat.py"), "buffer, hand-offs"),
+    (("adapters/sqs",), "SQS adapter (our request, answer)"),
+)
+
+
+def _area(frames: list[str]) -> str:  # noqa: PLR0911 - a return per area, by precedence
     if any("importlib" in frame or frame.startswith("<module>") for frame in frames):
         return "start-up (imports)"
+    if any("logging/__init__.py" in frame for frame in frames):
+        return "logging"
+    if any(part in frame for frame in frames for part in _SDK):
+        for call, area in _CALLS.items():
+            if any(call in frame for frame in frames):
+                return area
+        return "other SQS calls: botocore and HTTP"
     if any("worker_main.py" in frame and "task" in frame for frame in frames):
         return "the benchmark's handler"
-    if any("simple_worker" in frame for frame in frames):
-        return "simple-worker, per task"
-    return "other (threads, GC)"
+    mine = [frame for frame in frames if "simple_worker" in frame]
+    if not mine:
+        return "other (threads, GC)"
+    for parts, area in _OURS:
+        if any(part in mine[-1] for part in parts):
+            return area
+    return "dispatch, executor, middleware"
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 It runs until it has handled ``--tasks`` tasks (or for ``--seconds``).
 
-Measured inside the worker: the SQS API calls it made, by action (botocore's
-``before-call`` event, so each call counts once whatever botocore retried), the
+Measured inside the worker: the SQS API calls it made, by action (the adapter's
+call listener, so each call counts once whatever botocore retried), the
 time spent waiting on those calls, its own CPU time and peak RSS, the time from
 the first task's start to the last one's end, and each task's latency from the
 ``sent_at`` its producer stamped to its handler's start.
@@ -21,30 +21,29 @@ import os
 import resource
 import threading
 import time
-from typing import Any
-
-import boto3
 
 from simple_worker import App
 from simple_worker.adapters import SQSQueue
+from simple_worker.ports.queue import QueueCall
 
 
 def main() -> None:
     """Run the worker and print its figures."""
     args = _arguments()
-    if args.cpu is not None:
-        os.sched_setaffinity(0, {args.cpu})
+    _prepare_process(args)
 
     calls: collections.Counter[str] = collections.Counter()
     receives: dict[str, list[float]] = collections.defaultdict(list)
 
-    def receiving(params: dict[str, Any], **_: object) -> None:
-        receives[params["QueueUrl"]].append(time.monotonic())
+    def counting(call: QueueCall) -> None:
+        calls[call.action] += 1
+        if call.action == "ReceiveMessage":
+            receives[call.queue or ""].append(time.monotonic())
 
-    client = boto3.client("sqs", endpoint_url=args.endpoint, region_name="us-east-1")
-    client.meta.events.register("before-call.sqs.*", lambda model, **_: calls.update([model.name]))
-    client.meta.events.register("before-parameter-build.sqs.ReceiveMessage", receiving)
-    app = App(queue_prefix=args.prefix, queue=SQSQueue(client=client))
+    # The adapter builds its client, as `App` does: the worker's calls take its direct way.
+    queue = SQSQueue(endpoint_url=args.endpoint, region="us-east-1")
+    queue.add_call_listener(counting)
+    app = App(queue_prefix=args.prefix, queue=queue)
     queue_names = args.queues.split(",")
 
     lock = threading.Lock()
@@ -106,6 +105,16 @@ def main() -> None:
     )
 
 
+def _prepare_process(args: argparse.Namespace) -> None:
+    if not args.log_info:
+        # Without the INFO line of each task, which `app.worker()` would otherwise
+        # write to stderr (its cost is its own, and depends on where the log goes).
+        # Warnings still show.
+        logging.basicConfig(level=logging.WARNING)
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+
+
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--endpoint", required=True)
@@ -122,6 +131,11 @@ def _arguments() -> argparse.Namespace:
         help="with N > 0, tasks are async def (awaiting asyncio.sleep), N at once",
     )
     parser.add_argument("--cpu", type=int, help="pin this process to one CPU (Linux)")
+    parser.add_argument(
+        "--log-info",
+        action="store_true",
+        help="log as `app.worker()` does by default (INFO, text, stderr): each task's line",
+    )
     return parser.parse_args()
 
 
@@ -136,8 +150,4 @@ def _intervals(receives: dict[str, list[float]]) -> list[float]:
 
 
 if __name__ == "__main__":
-    # As the benchmark has always measured: without the INFO lines of each task's
-    # start and end, which `app.worker()` would otherwise write to stderr (their cost
-    # is their own, and depends on where the log goes). Warnings still show.
-    logging.basicConfig(level=logging.WARNING)
     main()

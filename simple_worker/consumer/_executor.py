@@ -3,7 +3,7 @@
 This is simple-worker 0.2.x's extension point, kept compatible: a subclass that
 overrides `context()` (for example to enter a Flask ``app_context()``) or the
 ``log_start`` / ``success_handler`` / ``failure_handler`` hooks works unchanged.
-The default hooks write the task's started / succeeded / failed log lines; a
+The default hooks write the task's started (DEBUG) / succeeded / failed log lines; a
 subclass that overrides one without calling ``super()`` replaces that line.
 
 Whatever a handler raises fails its task and nothing more, any `BaseException`
@@ -128,9 +128,13 @@ class TaskExecutor:
         return time.monotonic() - self.started_at
 
     def log_start(self, task: Task) -> None:
-        """Log the task's start; called before the handler. Override to act before a task."""
-        if logger.isEnabledFor(logging.INFO):  # spares building the fields on the hot path
-            logger.info("Processing task %s", task.name, extra=self._fields(task))
+        """Log the task's start at DEBUG; called before the handler. Override to act before a task.
+
+        DEBUG, not INFO: at INFO a task is one line, its outcome's, which names it
+        with its duration; a line per start would double the cost of logging.
+        """
+        if logger.isEnabledFor(logging.DEBUG):  # spares building the fields on the hot path
+            logger.debug("Processing task %s", task.name, extra=self._fields(task))
 
     def success_handler(self, task: Task) -> None:
         """Log success; called after the handler returned. Override to change that."""

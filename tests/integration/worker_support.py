@@ -42,16 +42,25 @@ def argument_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+RECEIVE_REQUESTS = (
+    "Making request for OperationModel(name=ReceiveMessage)",
+    "Making request for ReceiveMessage directly",
+)
+"""How the log of ``configure_logging(log_sqs_requests=True)`` starts a receive's line."""
+
+
 def configure_logging(*, log_sqs_requests: bool) -> None:
     """Log to stderr, botocore only from WARNING up unless ``log_sqs_requests``.
 
     With it, botocore's endpoint logs one "Making request for OperationModel(name=...)"
-    line per call (not per attempt).
+    line per call (not per attempt), and the SQS adapter one "Making request for
+    ReceiveMessage directly" per call it makes without botocore's (`RECEIVE_REQUESTS`).
     """
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=LOG_FORMAT)
     logging.getLogger("botocore").setLevel(logging.WARNING)
     if log_sqs_requests:
         logging.getLogger("botocore.endpoint").setLevel(logging.DEBUG)
+        logging.getLogger("simple_worker.adapters.sqs._direct").setLevel(logging.DEBUG)
 
 
 def run_worker(start: Callable[[], None]) -> int:

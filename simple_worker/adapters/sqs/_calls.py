@@ -67,7 +67,7 @@ class CallReporter:
             call = QueueCall(call.action, call.queue, error=str(code or status))
         elif action == "ReceiveMessage":
             call = QueueCall(call.action, call.queue, received=len(parsed.get("Messages") or ()))
-        self._report(call)
+        self.report(call)
 
     def _failed(
         self,
@@ -79,9 +79,10 @@ class CallReporter:
         queue = (context or {}).get(_QUEUE_KEY)
         error = type(exception).__name__ if exception is not None else "Unknown"
         action = event_name.rsplit(".", 1)[-1]
-        self._report(QueueCall(action, queue if isinstance(queue, str) else None, error=error))
+        self.report(QueueCall(action, queue if isinstance(queue, str) else None, error=error))
 
-    def _report(self, call: QueueCall) -> None:
+    def report(self, call: QueueCall) -> None:
+        """Call the listener with ``call``; log what it raises."""
         try:
             self._listener(call)
         except Exception:  # an SQS call must not fail because of what observes it

@@ -12,13 +12,19 @@ from collections import Counter
 
 import pytest
 
+# As worker_support.RECEIVE_REQUESTS: botocore's line, or the adapter's for a direct call.
+RECEIVE_REQUESTS = (
+    "Making request for OperationModel(name=ReceiveMessage)",
+    "Making request for ReceiveMessage directly",
+)
+
 
 def receive_calls(worker, queue):
     """How many ReceiveMessage calls the worker has made on ``queue`` (it logs each one)."""
     return sum(
         1
         for line in worker.log().splitlines()
-        if "OperationModel(name=ReceiveMessage)" in line and f'/{queue}"' in line
+        if any(request in line for request in RECEIVE_REQUESTS) and f'/{queue}"' in line
     )
 
 

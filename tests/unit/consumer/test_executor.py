@@ -80,20 +80,30 @@ def test_hooks_of_a_subclass_see_start_success_and_failure():
 
 
 def test_default_hooks_log_start_success_and_failure_with_task_fields(caplog):
-    caplog.set_level(logging.INFO, logger="simple_worker")
+    caplog.set_level(logging.DEBUG, logger="simple_worker")
 
     TaskExecutor(lambda: None).run(make_task())
     TaskExecutor(lambda: 1 / 0).run(make_task())
 
     messages = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert messages == [
-        ("INFO", "Processing task t"),
+        ("DEBUG", "Processing task t"),
         ("INFO", "Processed task t successfully"),
-        ("INFO", "Processing task t"),
+        ("DEBUG", "Processing task t"),
         ("ERROR", "Failed to process task t: ZeroDivisionError: division by zero"),
     ]
     assert all(r.task_id == "id-1" for r in caplog.records)
     assert caplog.records[-1].exc_info is not None
+
+
+def test_at_info_a_task_that_succeeds_is_one_line_its_outcome(caplog):
+    caplog.set_level(logging.INFO, logger="simple_worker")
+
+    TaskExecutor(lambda: None).run(make_task())
+
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", "Processed task t successfully")
+    ]
 
 
 class CustomBaseError(BaseException):
@@ -208,7 +218,7 @@ def received_task(**payload):
 
 
 def test_default_hooks_log_the_delivery_outcome_and_duration_of_a_received_task(caplog):
-    caplog.set_level(logging.INFO, logger="simple_worker")
+    caplog.set_level(logging.DEBUG, logger="simple_worker")
 
     TaskExecutor(lambda secret: None).run(received_task(secret="s3cr3t"))
     TaskExecutor(lambda: 1 / 0).run(received_task())
@@ -257,7 +267,7 @@ def test_payloads_are_logged_on_start_and_failure_only_when_opted_in(caplog):
     class PayloadLogging(TaskExecutor):
         log_payloads = True
 
-    caplog.set_level(logging.INFO, logger="simple_worker")
+    caplog.set_level(logging.DEBUG, logger="simple_worker")
 
     PayloadLogging(lambda order_id: None).run(received_task(order_id=17))
     PayloadLogging(lambda order_id: 1 / 0).run(received_task(order_id=18))
