@@ -49,6 +49,9 @@ def test_the_proxy_counts_query_protocol_calls_and_answers_expect_continue():
             headers={
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Expect": "100-continue",
+                # As every client sends it: moto (5.2.6+) tells the service by its scope.
+                "Authorization": "AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/sqs/"
+                "aws4_request, SignedHeaders=host, Signature=0",
             },
         )
         response = connection.getresponse()
