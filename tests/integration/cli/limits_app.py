@@ -5,6 +5,7 @@ handler appends JSON lines to the record file (one write each, so processes can
 share it).
 """
 
+import asyncio
 import contextlib
 import json
 import os
@@ -35,6 +36,13 @@ def spin(n):
     count = 0
     while True:
         count += 1
+
+
+@app.register_task_handler("wait_forever", time_limit=2)
+async def wait_forever(n):
+    """A coroutine awaiting what never comes: only the time limit ends it."""
+    append_record(event="wait_forever", n=n, receive=current_task().delivery.receive_count)
+    await asyncio.Event().wait()
 
 
 @app.register_task_handler("hung", time_limit=1)

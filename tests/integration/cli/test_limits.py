@@ -15,33 +15,34 @@ from simple_worker import App
 def producer(moto_server, prefix):
     """An App with the prefix and ``limits_app``'s task names, to enqueue tasks."""
     app = App(queue_prefix=prefix, sqs_endpoint_url=moto_server)
-    for name in ("spin", "hung", "quick", "limited"):
+    for name in ("spin", "wait_forever", "hung", "quick", "limited"):
         app.register_task_handler(name)(lambda n: None)
     return app
 
 
-def test_a_task_in_an_endless_loop_fails_at_its_limit_and_is_dead_lettered_while_others_run(
-    create_queue, start_cli, records, counts, wait_until, producer
+@pytest.mark.parametrize("task", ["spin", "wait_forever"])  # a sync loop, a coroutine
+def test_a_task_that_never_ends_fails_at_its_limit_and_is_dead_lettered_while_others_run(
+    create_queue, start_cli, records, counts, wait_until, producer, task
 ):
     create_queue("default", max_receive_count=2, VisibilityTimeout=30)
-    producer.add_task("spin", n=0)
+    producer.add_task(task, n=0)
     worker = start_cli(
         "worker", "limits_app:app", "--threads", "2", "--wait-seconds", "1",
         "--retry-intervals", "0",
     )  # fmt: skip
-    wait_until(lambda: records("spin"), message=lambda: f"the spin task; log:\n{worker.stderr()}")
+    wait_until(lambda: records(task), message=lambda: f"the {task} task; log:\n{worker.stderr()}")
     producer.add_tasks("quick", [{"n": n} for n in range(10)])
     wait_until(lambda: len(records("end")) == 10, message="the quick tasks to run meanwhile")
     wait_until(
         lambda: counts("default-dlq")[0] == 1,
-        message=lambda: f"the spin task in the dead-letter queue; log:\n{worker.stderr()}",
+        message=lambda: f"the {task} task in the dead-letter queue; log:\n{worker.stderr()}",
     )
     worker.send(signal.SIGTERM)
 
     assert worker.wait() == 0
-    assert [r["receive"] for r in records("spin")] == [1, 2]  # redelivered once, then moved
+    assert [r["receive"] for r in records(task)] == [1, 2]  # redelivered once, then moved
     log = worker.stderr()
-    assert log.count("Task spin passed its time limit of 2 s: interrupting it") == 2
+    assert log.count(f"Task {task} passed its time limit of 2 s: interrupting it") == 2
     assert "TaskTimeLimitExceeded" in log
     assert counts("default") == (0, 0)
 
