@@ -6,7 +6,7 @@ Each run fills a fresh queue on the emulator (LocalStack by default), then start
 end, divided by the tasks. CPU time, not wall time: it hardly moves when other
 processes share the machine, where throughput does.
 
-    python bench/cpu.py [--tasks 5000] [--runs 5] [--log-info] [--latency-ms 0]
+    python bench/cpu.py [--tasks 5000] [--runs 5] [--log-info] [--latency-ms 0] [--pin]
 
 ``--log-info`` lets the worker log as ``app.worker()`` does by default (INFO,
 text, stderr; written to a file here), the way a production worker runs.
@@ -39,12 +39,19 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=0, help="delay added to every call")
     parser.add_argument("--verbose", action="store_true", help="print each run's figures")
     parser.add_argument("--emulator", choices=KINDS, default="localstack")
+    parser.add_argument(
+        "--pin", action="store_true", help="give the worker a CPU of its own, as run.py --pin"
+    )
     args = parser.parse_args()
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")  # noqa: S106
     figures: list[float] = []
     with contextlib.ExitStack() as stack:
-        endpoint = stack.enter_context(emulator(args.emulator, delay=args.latency_ms / 1000)).url
-        bench = Bench(endpoint, argparse.Namespace(backlog=0, quick=False, pin=False))
+        server = stack.enter_context(emulator(args.emulator, delay=args.latency_ms / 1000))
+        endpoint = server.url
+        if args.pin:  # the worker gets CPU 0; this process, the emulator and proxy CPU 1
+            for pid in (0, *server.pids):
+                os.sched_setaffinity(pid, {1})
+        bench = Bench(endpoint, argparse.Namespace(backlog=0, quick=False, pin=args.pin))
         for run in range(args.runs):
             figure, lines = _run(bench, endpoint, args)
             figures.append(figure)
@@ -65,6 +72,8 @@ def _run(bench: Bench, endpoint: str, args: argparse.Namespace) -> tuple[float, 
     command += ["--prefix", prefix, "--tasks", str(args.tasks), "--threads", "1"]
     if args.log_info:
         command.append("--log-info")
+    if args.pin:
+        command += ["--cpu", "0"]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
         done = subprocess.run(  # noqa: S603 - the benchmark's own worker
             command, stdout=subprocess.PIPE, stderr=log, text=True, check=True
