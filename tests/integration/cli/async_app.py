@@ -6,21 +6,13 @@ write), as for ``cli_app``.
 """
 
 import asyncio
-import json
 import os
+
+from record_file import append_record
 
 from simple_worker import App, current_task
 
 app = App.init(queue_prefix=os.environ["CLI_TEST_PREFIX"])
-
-
-def append_record(**fields):
-    line = json.dumps({**fields, "pid": os.getpid()}) + "\n"
-    fd = os.open(os.environ["CLI_TEST_RECORD"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())  # one short write: it does not hold the loop up
-    finally:
-        os.close(fd)
 
 
 @app.register_task_handler("nap")

@@ -16,11 +16,12 @@ Environment:
   dies; the worker must then stop and the command exit with status 1.
 """
 
-import json
 import os
 import sys
 import time
 from pathlib import Path
+
+from record_file import append_record
 
 from simple_worker import App
 
@@ -51,15 +52,6 @@ app = App.init(
     middleware=[BreakTaskThreads()] if os.environ.get("CLI_TEST_BREAK_TASK_THREADS") else [],
 )
 not_an_app = "just a string"
-
-
-def append_record(**fields):
-    line = json.dumps({**fields, "pid": os.getpid()}) + "\n"
-    fd = os.open(os.environ["CLI_TEST_RECORD"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
 
 
 @app.register_task_handler("touch")

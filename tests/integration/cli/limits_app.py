@@ -7,10 +7,11 @@ share it).
 
 import asyncio
 import contextlib
-import json
 import os
 import threading
 import time
+
+from record_file import append_record
 
 from simple_worker import App, TaskTimeLimitExceeded, current_task
 
@@ -18,15 +19,6 @@ app = App.init(queue_prefix=os.environ["CLI_TEST_PREFIX"])
 
 _lock = threading.Lock()
 _limited_running = 0
-
-
-def append_record(**fields):
-    line = json.dumps({**fields, "pid": os.getpid()}) + "\n"
-    fd = os.open(os.environ["CLI_TEST_RECORD"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
 
 
 @app.register_task_handler("spin", time_limit=2)

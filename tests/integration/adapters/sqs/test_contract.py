@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from simple_worker.adapters.sqs._queue import SQSQueue
@@ -29,18 +27,5 @@ class TestSQSQueueFifoContract(FifoQueuePortContract):
         return SQSQueue(client=sqs_client)
 
     @pytest.fixture
-    def new_fifo_queue(self, sqs_client):
-        urls = []
-
-        def create(*, content_based_deduplication=False):
-            name = f"contract-{uuid.uuid4().hex[:12]}.fifo"
-            attributes = {
-                "FifoQueue": "true",
-                "ContentBasedDeduplication": str(content_based_deduplication).lower(),
-            }
-            urls.append(sqs_client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
-            return name
-
-        yield create
-        for url in urls:
-            sqs_client.delete_queue(QueueUrl=url)
+    def new_fifo_queue(self, make_fifo_queue):
+        return make_fifo_queue

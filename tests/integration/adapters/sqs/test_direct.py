@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import uuid
 
 import pytest
 from botocore.client import BaseClient
@@ -50,21 +49,8 @@ class TestBuiltClientFifoContract(FifoQueuePortContract):
         return built
 
     @pytest.fixture
-    def new_fifo_queue(self, sqs_client):
-        urls = []
-
-        def create(*, content_based_deduplication=False):
-            name = f"direct-{uuid.uuid4().hex[:12]}.fifo"
-            attributes = {
-                "FifoQueue": "true",
-                "ContentBasedDeduplication": str(content_based_deduplication).lower(),
-            }
-            urls.append(sqs_client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
-            return name
-
-        yield create
-        for url in urls:
-            sqs_client.delete_queue(QueueUrl=url)
+    def new_fifo_queue(self, make_fifo_queue):
+        return make_fifo_queue
 
 
 def send(queue, name, count):
