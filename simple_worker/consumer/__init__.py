@@ -14,6 +14,10 @@ decide nothing themselves:
 - ``_heartbeat``: keeps held messages invisible while they are held, for as long as
   ``_visibility`` says (a queue's own timeout, or 30 s where it is 0);
 - ``_deleter``: batched deletes of finished tasks' messages;
+- ``_event_loop``: the worker's event loop for ``async def`` handlers (one per
+  process, its own thread), and how a time limit cancels a coroutine;
+- ``_time_limits``: the watchdog of per-task time limits and the hard limit;
+  ``_slots``: per-task concurrency limits, checked as a thread takes a message;
 - ``_testing_worker``: runs queued tasks synchronously inside a test;
 - ``_lambda_runner``: runs the batches an AWS Lambda SQS event source mapping
   hands a function (``_lambda_event`` reads its events; ``_held_visibility``
