@@ -34,6 +34,7 @@ from simple_worker.ports.queue import (
     OutgoingMessage,
     SendResult,
 )
+from simple_worker.producer._batches import ordered_groups
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +101,6 @@ class _Pending:
             bytes_taken += item.message.size()
         self.items = left
         return batch
-
-    def groups(self, batch: list[_Waiting]) -> set[str]:
-        if not self.ordered:
-            return set()
-        return {i.message.group_id for i in batch if i.message.group_id is not None}
 
 
 class Coalescer:
@@ -187,8 +183,7 @@ class Coalescer:
                 taken = self._next_batch()
             if taken is None:
                 return
-            queue, pending, batch = taken
-            groups = pending.groups(batch)
+            queue, pending, batch, groups = taken
             try:
                 _deliver(queue, batch, self._send)
             finally:
@@ -196,8 +191,12 @@ class Coalescer:
                     pending.busy -= groups
                     self._lock.notify_all()
 
-    def _next_batch(self) -> tuple[str, _Pending, list[_Waiting]] | None:
-        """Wait for a batch that is due, and take it; None once closing with nothing left."""
+    def _next_batch(self) -> tuple[str, _Pending, list[_Waiting], set[str]] | None:
+        """Wait for a batch that is due, and take it; None once closing with nothing left.
+
+        Returns the queue, its pending messages, the batch, and the message groups the
+        batch booked (to free once its call ended).
+        """
         while True:
             now = time.monotonic()
             wake_at = float("inf")
@@ -208,10 +207,12 @@ class Coalescer:
                 if due_at <= now:
                     batch = pending.take()
                     if batch:
-                        pending.busy |= pending.groups(batch)
+                        messages = [item.message for item in batch]
+                        groups = ordered_groups(messages, ordered=pending.ordered)
+                        pending.busy |= groups
                         if pending.items:
                             self._lock.notify()  # another thread keeps the rest's deadline
-                        return queue, pending, batch
+                        return queue, pending, batch, groups
                     # Every message waits for its group's call in flight: woken by its end.
                 else:
                     wake_at = min(wake_at, due_at)
