@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import attrs
@@ -24,7 +24,7 @@ from simple_worker._middleware import MiddlewareChain
 from simple_worker.consumer._current import running
 from simple_worker.consumer._deferral import check_due_time, is_early
 from simple_worker.consumer._event_loop import CancelTask, CoroutineRunner, run_to_end
-from simple_worker.consumer._time_limits import Interrupt, TimeLimits, Watch
+from simple_worker.consumer._time_limits import TimeLimits
 from simple_worker.domain._envelope import decode_envelope
 from simple_worker.domain._errors import (
     ConfigurationError,
@@ -37,7 +37,12 @@ from simple_worker.domain._interrupts import TaskTimeLimitExceeded
 from simple_worker.domain._registry import TaskRegistry
 from simple_worker.domain._task import Delivery, Task
 from simple_worker.ports.clock import ClockPort
-from simple_worker.ports.executor import AsyncExecutorPort, ExecutorFactory, ExecutorPort
+from simple_worker.ports.executor import (
+    AsyncExecutorPort,
+    ExecutorFactory,
+    ExecutorPort,
+    TaskOutcome,
+)
 from simple_worker.ports.middleware import Dispatched, Middleware, Outcome
 from simple_worker.ports.payload_store import PayloadStorePort
 from simple_worker.ports.queue import ReceivedMessage
@@ -165,10 +170,12 @@ class Dispatcher:
         return result
 
     def _execute(self, admitted: Admitted) -> BaseException | None:
-        limits, watch = self.time_limits, self._watch(admitted)
+        watched = self._watched(admitted)
+        if watched is None:
+            return self._run_handler(admitted)
+        limits, limit = watched
+        watch = limits.start(admitted.task.name, admitted.message.receipt, limit)
         error = self._run_handler(admitted)
-        if limits is None or watch is None:
-            return error
         while True:  # an interrupt sent as the handler returned may land here: see `finish`
             try:
                 return limits.finish(watch, error)
@@ -186,37 +193,44 @@ class Dispatcher:
             return exc
 
     async def _execute_async(self, admitted: Admitted) -> BaseException | None:
-        limits, watch = self.time_limits, None
-        interrupt = CancelTask() if limits is not None and limits.interrupts else None
+        watched, watch = self._watched(admitted), None
+        # Only a task the watchdog may cancel needs its handler guarded and in a task
+        # of its own: a task without a limit is awaited as it is.
+        interrupt = CancelTask() if watched is not None and watched[0].interrupts else None
         handler = admitted.handler if interrupt is None else interrupt.guard(admitted.handler)
         try:
             with running(admitted.task):
                 executor = _async_executor(admitted, self.executor_factory(handler))
-                # A task of its own, made in this context (current_task() is this
-                # task's), so that the watchdog cancels the handler alone.
-                running_handler = asyncio.ensure_future(executor.run_async(admitted.task))
+                run: Awaitable[TaskOutcome] = executor.run_async(admitted.task)
                 if interrupt is not None:
-                    interrupt.attach(running_handler)
-                watch = self._watch(admitted, interrupt)
-                error = (await running_handler).error
+                    # Made in this context (current_task() is this task's), so that
+                    # the watchdog cancels the handler alone.
+                    run = asyncio.ensure_future(run)
+                    interrupt.attach(run)
+                if watched is not None:
+                    limits, limit = watched
+                    watch = limits.start(
+                        admitted.task.name, admitted.message.receipt, limit, interrupt
+                    )
+                error = (await run).error
         except GeneratorExit:  # the coroutine itself is being closed: it must not go on
             raise
         except BaseException as exc:  # noqa: BLE001 - as in _execute; the loop must never see it
             _log_executor_error(admitted, exc)
             error = exc
-        if limits is None or watch is None:
+        if watched is None or watch is None:
             return error
-        return limits.finish(watch, error)
+        return watched[0].finish(watch, error)
 
-    def _watch(self, admitted: Admitted, interrupt: Interrupt | None = None) -> Watch | None:
-        """Start watching the task's time limit; None when there is nothing to watch."""
+    def _watched(self, admitted: Admitted) -> tuple[TimeLimits, float | None] | None:
+        """Return the time limits watching this task and its limit; None if none does."""
         limits = self.time_limits
         if limits is None:
             return None
         limit = limits.limit_of(admitted.time_limit)
         if limit is None and limits.hard_limit is None:
             return None
-        return limits.start(admitted.task.name, admitted.message.receipt, limit, interrupt)
+        return limits, limit
 
 
 @attrs.frozen
