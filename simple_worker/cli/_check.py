@@ -282,14 +282,14 @@ def run(args: argparse.Namespace) -> int:
     out(f"Checking {len(queues)} queue(s) of {args.app} at {admin.endpoint}")
     width = max(map(len, queues))
     counts = {"problem": 0, "warning": 0}
+    registrations = app.registry.registrations()
     for name in queues:
         short = name.removeprefix(app.queue_prefix)
         fix_command = f"simple-worker queues create {args.app} --queues {short}"
-        summary, findings = _check_one(admin, name, retry, fix_command)
-        registrations = app.registry.registrations()
-        if summary and has_time_limits(registrations, name, args.time_limit):
-            details = admin.find(name)  # read again only where a task has a time limit
-            timeout = details.visibility_timeout if details is not None else 0
+        queue, findings = _check_one(admin, name, retry, fix_command)
+        summary = _summary(queue) if queue is not None else ""
+        if queue is not None and has_time_limits(registrations, name, args.time_limit):
+            timeout = queue.visibility_timeout
             found = time_limit_findings(registrations, name, timeout, args.time_limit)
             findings += [Finding(*finding) for finding in found]
         _report(f"{name:<{width}}", summary, findings, counts)
@@ -339,16 +339,17 @@ def _lambda_rows(
 
 def _check_one(
     admin: SQSAdmin, name: str, retry: RetryPolicy | None, fix_command: str
-) -> tuple[str, list[Finding]]:
+) -> tuple[QueueDetails | None, list[Finding]]:
+    """Return the queue's settings (None where it cannot be read) and what is wrong with it."""
     try:
         queue = admin.find(name)
         if queue is None:
-            return "", [Finding("problem", "it does not exist", fix_command)]
+            return None, [Finding("problem", "it does not exist", fix_command)]
         dlq = admin.find(queue.redrive.dead_letter_queue) if queue.redrive else None
     except CredentialsNotFound:
         raise  # the same for every queue: one configuration error, not a finding per queue
     except QueueServiceError as error:
-        return "", [
+        return None, [
             Finding(
                 "problem",
                 f"it cannot be read: {' '.join(str(error).split())}",
@@ -356,4 +357,4 @@ def _check_one(
                 "queue and its dead-letter queue, or check the region and endpoint",
             )
         ]
-    return _summary(queue), queue_findings(queue, dlq, retry, fix_command)
+    return queue, queue_findings(queue, dlq, retry, fix_command)
